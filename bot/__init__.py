@@ -1,0 +1,1 @@
+"""Stockbot: warns e-commerce sellers in Slack before a SKU runs out of stock."""

@@ -1,0 +1,50 @@
+"""Wiring: settings + database + Slack client -> a Bolt app with its listeners."""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from slack_bolt import App
+from sqlalchemy.engine import Engine
+
+from bot.checker import Checker
+from bot.config import Settings
+from bot.context import AppContext
+from bot.listeners import register_listeners
+from bot.notifier import Notifier, SlackNotifier, make_web_client
+from storage.db import init_db, make_engine
+
+log = logging.getLogger(__name__)
+
+
+def build_context(settings: Settings, engine: Optional[Engine] = None,
+                  notifier: Optional[Notifier] = None) -> AppContext:
+    """The parts that work without a Slack app (the checker for `stockbot check` and `worker`)."""
+    if engine is None:
+        engine = make_engine(settings.database_url)
+        init_db(engine)
+    if notifier is None:
+        notifier = SlackNotifier(make_web_client(settings.slack_bot_token, settings.slack_api_url))
+    return AppContext(settings=settings, engine=engine, checker=Checker(engine, settings, notifier))
+
+
+def build_app(settings: Settings, engine: Optional[Engine] = None) -> tuple[App, AppContext]:
+    client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
+    ctx = build_context(settings, engine, SlackNotifier(client))
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        # Verified at startup (auth.test) so a wrong token fails fast and loudly.
+        token_verification_enabled=True,
+        # Listeners run after ack in Bolt's thread pool; Slack gets its answer at once.
+        process_before_response=False,
+    )
+
+    @app.error
+    def on_error(error, body, logger):
+        # Bolt answers Slack itself; we only make sure the cause lands in the logs (no payload secrets).
+        logger.error("listener error: %s (%s)", error, type(error).__name__)
+
+    register_listeners(app, ctx)
+    return app, ctx

@@ -1,0 +1,358 @@
+"""The imperative shell around the tier rules: read stock, evaluate, talk to Slack.
+
+`Checker` owns every action that changes an alert message, so the scheduled check, the
+slash commands and the buttons all render alerts the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Optional, Sequence
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot import messages
+from bot.config import Settings
+from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
+from bot.notifier import Notifier, NotifyError
+from bot.sources import SourceError, parse_source_spec
+from bot.sources.csv_source import file_fingerprint, read_csv
+from storage import repo
+from storage.db import session as open_session
+from storage.models import Alert, Episode, Reorder
+
+log = logging.getLogger(__name__)
+
+STOCK_WRITE_BATCH = 5000
+LAST_CHECK_KEY = "last_check_at"
+
+
+@dataclass
+class CheckReport:
+    evaluated: int = 0
+    posted: list[str] = field(default_factory=list)  # "SKU:TIER"
+    reminded: int = 0
+    recovered: int = 0
+    source_error: Optional[str] = None
+
+
+class Checker:
+    def __init__(self, engine: Engine, settings: Settings, notifier: Notifier) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.notifier = notifier
+        self.lang = settings.language
+        # One check at a time per process; across processes the unique constraints on
+        # episodes and alerts make a second poster back off.
+        self._lock = threading.Lock()
+
+    # ---- the check -------------------------------------------------------------------------
+
+    def run_check(self, skus: Optional[Sequence[str]] = None, now: Optional[datetime] = None) -> CheckReport:
+        """A full check (skus=None: read sources, evaluate every SKU) or an immediate one."""
+        report = CheckReport()
+        with self._lock:
+            now = now or repo.utcnow()
+            if skus is None and self.settings.stock_source:
+                report.source_error = self.sync_source(self.settings.stock_source, now)
+            remind_after = timedelta(hours=self.settings.remind_after_hours)
+            for batch in repo.iter_candidates(self.engine, skus):
+                self._process_batch(batch, now, remind_after, report)
+            if skus is None:
+                with open_session(self.engine) as session:
+                    repo.set_meta(session, LAST_CHECK_KEY, now.isoformat())
+                    session.commit()
+        if report.posted or report.recovered or report.reminded:
+            log.info("check: %d SKUs needed a look, posted %s, reminded %d, recovered %d",
+                     report.evaluated, report.posted, report.reminded, report.recovered)
+        return report
+
+    def _process_batch(self, batch: list[repo.Candidate], now: datetime, remind_after: timedelta,
+                       report: CheckReport) -> None:
+        with open_session(self.engine) as session:
+            alerts = repo.alerts_for_episodes(session, [c.episode_id for c in batch if c.episode_id])
+            reorders = repo.open_reorders(session, [c.sku for c in batch])
+        for candidate in batch:
+            report.evaluated += 1
+            on_order = sum(r.quantity for r in reorders[candidate.sku])
+            posted_alerts = alerts.get(candidate.episode_id, []) if candidate.episode_id else []
+            reading = Reading(candidate.sku, candidate.available, candidate.warning_level,
+                              candidate.critical_level, on_order)
+            plan = plan_episode(
+                reading, candidate.episode_id is not None,
+                [PostedAlert(a.id, Tier(a.tier), a.posted_at, a.acked_by is not None, a.last_reminded_at)
+                 for a in posted_alerts],
+                now, remind_after)
+            if plan.is_noop:
+                continue
+            try:
+                self._carry_out(plan, candidate, on_order, posted_alerts, now, report)
+            except Exception:  # one bad SKU must not stop the check for the others
+                log.exception("check failed for SKU %s", candidate.sku)
+
+    def _carry_out(self, plan, candidate: repo.Candidate, on_order: int, posted_alerts: list[Alert],
+                   now: datetime, report: CheckReport) -> None:
+        if plan.close_episode:
+            self._recover(candidate, now)
+            report.recovered += 1
+            return
+        episode_id = candidate.episode_id
+        if plan.open_episode:
+            episode_id = self._open_episode(candidate.sku, now)
+        if plan.post_tier is not None and episode_id is not None:
+            if self._post_alert(episode_id, candidate, Tier(plan.post_tier), on_order, now):
+                report.posted.append(f"{candidate.sku}:{Tier(plan.post_tier).word}")
+        if plan.remind_alert_id is not None:
+            alert = next(a for a in posted_alerts if a.id == plan.remind_alert_id)
+            self._remind(alert, now)
+            report.reminded += 1
+
+    def _open_episode(self, sku: str, now: datetime) -> Optional[int]:
+        with open_session(self.engine) as session:
+            episode = Episode(sku=sku, open_sku=sku, opened_at=now)
+            session.add(episode)
+            try:
+                session.commit()
+                return episode.id
+            except IntegrityError:  # another process opened it first
+                session.rollback()
+                existing = repo.open_episode(session, sku)
+                return existing.id if existing else None
+
+    def _channel_for(self, candidate_channel: Optional[str]) -> str:
+        return candidate_channel or self.settings.alert_channel
+
+    def _post_alert(self, episode_id: int, candidate: repo.Candidate, tier: Tier, on_order: int,
+                    now: datetime) -> bool:
+        channel = self._channel_for(candidate.channel)
+        if not channel:
+            log.error("no channel for %s: set ALERT_CHANNEL or a channel on the threshold", candidate.sku)
+            return False
+        alert = Alert(episode_id=episode_id, sku=candidate.sku, tier=int(tier), channel=channel,
+                      posted_at=now, available=candidate.available, on_order=on_order,
+                      warning_level=candidate.warning_level, critical_level=candidate.critical_level,
+                      read_at=candidate.read_at, name=candidate.name)
+        with open_session(self.engine) as session:
+            # Claim the (episode, tier) slot before posting, so a restart or a second
+            # process can never post the same alert twice.
+            session.add(alert)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+            payload = messages.alert_message(self.lang, self._alert_view(session, alert, now))
+            try:
+                alert.ts = self.notifier.post(channel, payload["text"], payload["blocks"])
+            except NotifyError as exc:
+                # Release the claim: the next check tries again.
+                log.error("Slack refused the %s alert for %s in %s: %s", tier.word, candidate.sku, channel, exc)
+                session.delete(alert)
+                session.commit()
+                return False
+            session.add(alert)
+            session.commit()
+        return True
+
+    def _remind(self, alert: Alert, now: datetime) -> None:
+        with open_session(self.engine) as session:
+            stored = session.get(Alert, alert.id)
+            if stored is None or stored.ts is None or stored.acked_by:
+                return
+            view = self._alert_view(session, stored, now)
+            try:
+                self.notifier.post(stored.channel, messages.reminder_text(self.lang, view), thread_ts=stored.ts)
+            except NotifyError as exc:
+                log.error("Slack refused the reminder for %s: %s", stored.sku, exc)
+                return
+            stored.last_reminded_at = now
+            session.add(stored)
+            session.commit()
+
+    def _recover(self, candidate: repo.Candidate, now: datetime) -> None:
+        with open_session(self.engine) as session:
+            episode = session.get(Episode, candidate.episode_id)
+            if episode is None or episode.open_sku is None:
+                return
+            episode.open_sku = None
+            episode.closed_at = now
+            episode.recovered_available = candidate.available
+            for reorder in repo.open_reorders(session, [candidate.sku])[candidate.sku]:
+                reorder.status, reorder.closed_at = "received", now  # stock arrived: no longer on order
+                session.add(reorder)
+            session.add(episode)
+            session.commit()
+            alerts = [a for a in repo.alerts_for_episodes(session, [episode.id])[episode.id] if a.ts]
+            for alert in alerts:
+                self._update_message(session, alert, now)
+            if alerts:
+                first = alerts[0]
+                try:
+                    self.notifier.post(first.channel, messages.recovery_text(
+                        self.lang, candidate.sku, candidate.available, candidate.warning_level), thread_ts=first.ts)
+                except NotifyError as exc:
+                    log.error("Slack refused the recovery note for %s: %s", candidate.sku, exc)
+
+    # ---- rendering and message updates -------------------------------------------------------
+
+    def _alert_view(self, session: Session, alert: Alert, now: datetime) -> messages.AlertView:
+        episode = session.get(Episode, alert.episode_id)
+        reorders = repo.reorders_for_episode(session, episode) if episode else []
+        today = now.date()
+        recovered = episode is not None and episode.open_sku is None
+        return messages.AlertView(
+            alert_id=alert.id or 0, sku=alert.sku, tier=Tier(alert.tier), available=alert.available,
+            warning_level=alert.warning_level, critical_level=alert.critical_level, read_at=alert.read_at,
+            name=alert.name,
+            on_order=sum(r.quantity for r in reorders if r.status == "open") if not recovered else alert.on_order,
+            acked_by=alert.acked_by, acked_at=alert.acked_at,
+            reorders=tuple(messages.ReorderView(r.quantity, r.eta, r.created_by,
+                                                late=r.status == "open" and is_late(r.eta, today), note=r.note)
+                           for r in reorders),
+            recovered_available=episode.recovered_available if recovered else None,
+            recovered_at=episode.closed_at if recovered else None,
+        )
+
+    def _update_message(self, session: Session, alert: Alert, now: datetime) -> None:
+        if not alert.ts:
+            return
+        payload = messages.alert_message(self.lang, self._alert_view(session, alert, now))
+        try:
+            self.notifier.update(alert.channel, alert.ts, payload["text"], payload["blocks"])
+        except NotifyError as exc:
+            log.error("Slack refused to update the alert for %s: %s", alert.sku, exc)
+
+    def acknowledge(self, alert_id: int, user: str, now: Optional[datetime] = None) -> Optional[Alert]:
+        """Record who acknowledged (first one wins) and show it on the message. None: no such alert."""
+        now = now or repo.utcnow()
+        with open_session(self.engine) as session:
+            alert = session.get(Alert, alert_id)
+            if alert is None:
+                return None
+            if alert.acked_by is None:
+                alert.acked_by, alert.acked_at = user, now
+                session.add(alert)
+                session.commit()
+            self._update_message(session, alert, now)
+            return alert
+
+    def record_reorder(self, sku: str, quantity: int, eta, note: Optional[str], user: str,
+                       now: Optional[datetime] = None) -> Reorder:
+        """Store a reorder; if the SKU has an open alert, show it there and in its thread."""
+        now = now or repo.utcnow()
+        with open_session(self.engine) as session:
+            reorder = Reorder(sku=sku, quantity=quantity, eta=eta, note=note, created_by=user, created_at=now)
+            session.add(reorder)
+            session.commit()
+            episode = repo.open_episode(session, sku)
+            if episode is not None:
+                alerts = [a for a in repo.alerts_for_episodes(session, [episode.id])[episode.id] if a.ts]
+                for alert in alerts:
+                    self._update_message(session, alert, now)
+                if alerts:
+                    view = messages.ReorderView(quantity, eta, user, note=note)
+                    try:
+                        self.notifier.post(alerts[0].channel, messages.reorder_reply_text(self.lang, sku, view),
+                                           thread_ts=alerts[0].ts)
+                    except NotifyError as exc:
+                        log.error("Slack refused the reorder note for %s: %s", sku, exc)
+            return reorder
+
+    def cancel_reorders(self, sku: str, now: Optional[datetime] = None) -> int:
+        now = now or repo.utcnow()
+        with open_session(self.engine) as session:
+            open_ones = repo.open_reorders(session, [sku])[sku]
+            for reorder in open_ones:
+                reorder.status, reorder.closed_at = "cancelled", now
+                session.add(reorder)
+            session.commit()
+            episode = repo.open_episode(session, sku)
+            if episode is not None and open_ones:
+                for alert in repo.alerts_for_episodes(session, [episode.id])[episode.id]:
+                    self._update_message(session, alert, now)
+        return len(open_ones)
+
+    def close_episode_silently(self, sku: str, now: Optional[datetime] = None) -> None:
+        """When a threshold is removed there is nothing left to alert on: close without posting."""
+        now = now or repo.utcnow()
+        with open_session(self.engine) as session:
+            episode = repo.open_episode(session, sku)
+            if episode is not None:
+                episode.open_sku, episode.closed_at = None, now
+                session.add(episode)
+                session.commit()
+
+    # ---- sources -----------------------------------------------------------------------------
+
+    def sync_source(self, spec: str, now: datetime) -> Optional[str]:
+        """Read a stock source into the database. Returns the error, or None on success.
+
+        All or nothing: rows are written in one transaction that a bad row rolls back, so
+        a broken export never changes stored stock or raises alerts. The failure is
+        posted once, and the recovery once.
+        """
+        try:
+            _kind, path = parse_source_spec(spec)
+            fingerprint = file_fingerprint(path)
+            with open_session(self.engine) as session:
+                unchanged = repo.source_state(session, spec).content_hash == fingerprint
+            rows = 0 if unchanged else self._write_csv(spec, path, now)
+        except SourceError as exc:
+            self._source_failed(spec, str(exc), now)
+            return str(exc)
+        self._source_succeeded(spec, fingerprint, rows, unchanged, now)
+        return None
+
+    def _write_csv(self, spec: str, path: str, now: datetime) -> int:
+        rows = 0
+        batch: list[dict] = []
+        with self.engine.begin() as conn:  # one transaction: a SourceError rolls all of it back
+            for row in read_csv(path):
+                batch.append({"sku": row.sku, "warehouse": row.warehouse, "available": row.available,
+                              "name": row.name, "source": spec, "read_at": now})
+                rows += 1
+                if len(batch) >= STOCK_WRITE_BATCH:
+                    repo.upsert_stock(conn, batch)
+                    batch = []
+            repo.upsert_stock(conn, batch)
+        return rows
+
+    def _source_failed(self, spec: str, error: str, now: datetime) -> None:
+        log.warning("stock source %s failed: %s", spec, error)
+        with open_session(self.engine) as session:
+            state = repo.source_state(session, spec)
+            first_failure = not state.failing
+            state.failing, state.last_error, state.last_error_at = True, error[:1000], now
+            session.add(state)
+            session.commit()
+        if first_failure and self.settings.alert_channel:
+            try:
+                self.notifier.post(self.settings.alert_channel, messages.source_failed_text(self.lang, spec, error))
+            except NotifyError as exc:
+                log.error("Slack refused the source failure notice: %s", exc)
+
+    def _source_succeeded(self, spec: str, fingerprint: str, rows: int, unchanged: bool, now: datetime) -> None:
+        with open_session(self.engine) as session:
+            state = repo.source_state(session, spec)
+            was_failing = state.failing
+            state.failing, state.last_success_at, state.content_hash = False, now, fingerprint
+            if not unchanged:
+                state.rows_read = rows
+            session.add(state)
+            session.commit()
+            rows_read = state.rows_read
+        if was_failing and self.settings.alert_channel:
+            try:
+                self.notifier.post(self.settings.alert_channel,
+                                   messages.source_recovered_text(self.lang, spec, rows_read))
+            except NotifyError as exc:
+                log.error("Slack refused the source recovery notice: %s", exc)
+
+
+def open_alert_for(session: Session, alert_id: int) -> Optional[Alert]:
+    return session.exec(select(Alert).where(col(Alert.id) == alert_id)).first()

@@ -1,0 +1,114 @@
+"""`stockbot run | worker | check | demo`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("stockbot")
+
+
+def _require(settings: Settings, for_what: str, *names: str) -> None:
+    values = {"SLACK_BOT_TOKEN": settings.slack_bot_token, "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
+              "ALERT_CHANNEL": settings.alert_channel}
+    missing = [name for name in names if not values[name]]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)} must be set for {for_what}. Copy .env.example to .env and "
+                          f"fill it in (README: 'Connect to Slack'), or try `stockbot demo`.")
+
+
+def cmd_run(settings: Settings) -> None:
+    from bot.app import build_app
+    from bot.scheduler import start_scheduler
+    from bot.web import create_server, make_wsgi_app
+
+    _require(settings, "stockbot run", "SLACK_BOT_TOKEN", *(() if settings.socket_mode else ("SLACK_SIGNING_SECRET",)))
+    app, ctx = build_app(settings)
+    scheduler = start_scheduler(ctx.checker, settings.check_interval_seconds) if settings.run_scheduler else None
+    server = create_server(make_wsgi_app(ctx, None if settings.socket_mode else app), settings.port)
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        # Socket Mode: Slack connects out over a websocket, no public URL needed; /healthz stays on PORT.
+        threading.Thread(target=server.run, daemon=True, name="healthz").start()
+        log.info("Socket Mode; health check on port %s", server.effective_port)
+        SocketModeHandler(app, settings.slack_app_token).start()
+    else:
+        log.info("listening on port %s: POST /slack/events, GET /healthz", server.effective_port)
+        try:
+            server.run()
+        finally:
+            if scheduler:
+                scheduler.shutdown(wait=False)
+
+
+def cmd_worker(settings: Settings) -> None:
+    from bot.app import build_context
+    from bot.scheduler import start_scheduler
+
+    _require(settings, "stockbot worker", "SLACK_BOT_TOKEN")
+    ctx = build_context(settings)
+    scheduler = start_scheduler(ctx.checker, settings.check_interval_seconds)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.is_set():
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    scheduler.shutdown()
+
+
+def cmd_check(settings: Settings) -> int:
+    from bot.app import build_context
+
+    _require(settings, "stockbot check", "SLACK_BOT_TOKEN")
+    report = build_context(settings).checker.run_check()
+    print(f"checked: {report.evaluated} SKUs at or below their levels; posted {len(report.posted)} alerts"
+          f"{' (' + ', '.join(report.posted[:20]) + ')' if report.posted else ''}; "
+          f"reminded {report.reminded}; recovered {report.recovered}")
+    if report.source_error:
+        print(f"stock source failed: {report.source_error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stockbot", description="Warns in Slack before SKUs run out of stock.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="serve Slack (HTTP on $PORT, or Socket Mode) and run the scheduler")
+    sub.add_parser("worker", help="run the scheduled checks only (split deployments)")
+    sub.add_parser("check", help="run one check now, then exit (for cron)")
+    demo = sub.add_parser("demo", help="no Slack needed: sample catalogue, checks, alerts printed here")
+    demo.add_argument("--lang", choices=["en", "zh"], default=None, help="message language (default STOCKBOT_LANG)")
+    demo.add_argument("--dir", default=None, help="folder for the demo database and stock file")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            logging.getLogger().setLevel(logging.ERROR)  # the demo's output is the messages themselves
+            run_demo(sys.stdout, args.lang or settings.language, args.dir)
+            return 0
+        if args.command == "run":
+            cmd_run(settings)
+        elif args.command == "worker":
+            cmd_worker(settings)
+        elif args.command == "check":
+            return cmd_check(settings)
+    except ConfigError as exc:
+        print(f"stockbot: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

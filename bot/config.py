@@ -1,0 +1,127 @@
+"""Settings read from the environment (and `.env`, through python-dotenv).
+
+Every name here is part of the operating contract documented in README.md and
+`.env.example`; other deployments and checks rely on them, so keep them exactly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+DEFAULT_DATABASE_URL = "sqlite:///stockbot.db"
+DEFAULT_CHECK_INTERVAL_SECONDS = 900
+DEFAULT_REMIND_AFTER_HOURS = 24.0
+SUPPORTED_LANGUAGES = ("en", "zh")
+
+
+class ConfigError(ValueError):
+    """A setting is present but unusable; the message names the variable, never its value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = ""
+    database_url: str = DEFAULT_DATABASE_URL
+    alert_channel: str = ""
+    stock_source: str = ""
+    check_interval_seconds: int = DEFAULT_CHECK_INTERVAL_SECONDS
+    remind_after_hours: float = DEFAULT_REMIND_AFTER_HOURS
+    threshold_admins: frozenset[str] = field(default_factory=frozenset)
+    port: int = 3000
+    run_scheduler: bool = True
+    language: str = "en"
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def is_admin(self, user_id: str) -> bool:
+        """Unset THRESHOLD_ADMINS means everyone may change thresholds and record reorders."""
+        return not self.threshold_admins or user_id in self.threshold_admins
+
+    def __repr__(self) -> str:  # never print secrets, even by accident in a traceback
+        return (
+            f"Settings(database_url={_redact_url(self.database_url)!r}, alert_channel={self.alert_channel!r}, "
+            f"stock_source={self.stock_source!r}, socket_mode={self.socket_mode}, port={self.port})"
+        )
+
+
+def _redact_url(url: str) -> str:
+    """Hide a password in a database URL (postgresql://user:secret@host/db)."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URLs PaaS providers hand out (postgres://...) and use the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of hours, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be more than 0, got {raw!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
+    """Build Settings from `env` (default: os.environ after loading `.env`)."""
+    if env is None:
+        if dotenv:
+            from dotenv import load_dotenv
+
+            # Real environment variables win over .env, as on every PaaS.
+            load_dotenv(override=False)
+        env = os.environ
+    language = env.get("STOCKBOT_LANG", "en").strip().lower() or "en"
+    if language.startswith("zh"):
+        language = "zh"
+    if language not in SUPPORTED_LANGUAGES:
+        raise ConfigError(f"STOCKBOT_LANG must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+    admins = frozenset(a.strip() for a in env.get("THRESHOLD_ADMINS", "").split(",") if a.strip())
+    return Settings(
+        slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+        slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
+        slack_api_url=env.get("SLACK_API_URL", "").strip(),
+        database_url=normalize_database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
+        alert_channel=env.get("ALERT_CHANNEL", "").strip(),
+        stock_source=env.get("STOCK_SOURCE", "").strip(),
+        check_interval_seconds=_int(env, "CHECK_INTERVAL_SECONDS", DEFAULT_CHECK_INTERVAL_SECONDS, 10),
+        remind_after_hours=_float(env, "REMIND_AFTER_HOURS", DEFAULT_REMIND_AFTER_HOURS),
+        threshold_admins=admins,
+        port=_int(env, "PORT", 3000, 0),
+        run_scheduler=env.get("RUN_SCHEDULER", "true").strip().lower() not in ("false", "0", "no", "off"),
+        language=language,
+    )

@@ -1,0 +1,14 @@
+"""Slack listeners, one module per Slack surface; each exposes `register(app, ctx)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.listeners import actions, commands, events, views
+
+
+def register_listeners(app: App, ctx) -> None:
+    commands.register(app, ctx)
+    actions.register(app, ctx)
+    views.register(app, ctx)
+    events.register(app, ctx)

@@ -1,0 +1,55 @@
+"""Buttons on alert messages: `ack_restock` and `mark_reordered` (opens the reorder modal)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot import replies
+from bot.i18n import t
+from bot.messages import ACTION_ACK, ACTION_REORDERED, reorder_modal
+from storage.db import session as open_session
+from storage.models import Alert
+
+
+def _alert_id(body: dict):
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def _tell(respond, text: str) -> None:
+    respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def register(app: App, ctx) -> None:
+    @app.action(ACTION_ACK)
+    def acknowledge(ack, body, respond):
+        ack()
+
+        def work():
+            alert_id = _alert_id(body)
+            alert = ctx.checker.acknowledge(alert_id, body["user"]["id"]) if alert_id is not None else None
+            if alert is None:
+                _tell(respond, t(ctx.lang, "reply.alert_gone"))
+
+        ctx.after_ack(respond, "acknowledge", work)
+
+    @app.action(ACTION_REORDERED)
+    def mark_reordered(ack, body, respond, client):
+        ack()
+
+        def work():
+            user = body["user"]["id"]
+            if not ctx.settings.is_admin(user):
+                _tell(respond, replies.not_admin(ctx.lang, ctx.settings.threshold_admins))
+                return
+            alert_id = _alert_id(body)
+            with open_session(ctx.engine) as session:
+                alert = session.get(Alert, alert_id) if alert_id is not None else None
+            if alert is None:
+                _tell(respond, t(ctx.lang, "reply.alert_gone"))
+                return
+            client.views_open(trigger_id=body["trigger_id"], view=reorder_modal(ctx.lang, alert.id, alert.sku))
+
+        ctx.after_ack(respond, "mark reorder placed", work)

@@ -1,0 +1,150 @@
+"""Slash commands: /threshold, /stock, /reorder.
+
+Each handler parses the text (pure, fast) before `ack()`: a malformed command is answered
+in the acknowledgement itself and nothing is stored. Database work and Slack API calls
+happen after `ack()`, and the answer goes back through `respond()` (the response_url).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+
+from bot import replies
+from bot.core import commands as parse
+from bot.core.commands import CommandError
+from bot.core.tiers import Tier, default_critical_level
+from bot.i18n import t
+from bot.messages import command_error_text, usage_text
+from storage import repo
+from storage.db import session as open_session
+
+log = logging.getLogger(__name__)
+
+WRITE_REQUESTS = (parse.ThresholdSet, parse.ThresholdRemove, parse.ReorderRecord, parse.ReorderCancel)
+
+
+def _parse_or_answer(ack, ctx, command_name: str, parser, command: dict):
+    """Parse the command text; answer bad input, help and permission refusals right in the ack."""
+    try:
+        request = parser(command.get("text"))
+    except CommandError as error:
+        ack(response_type="ephemeral", text=command_error_text(ctx.lang, command_name, error))
+        return None
+    if isinstance(request, parse.Help):
+        ack(response_type="ephemeral", text=usage_text(ctx.lang, command_name))
+        return None
+    if isinstance(request, WRITE_REQUESTS) and not ctx.settings.is_admin(command.get("user_id", "")):
+        ack(response_type="ephemeral", text=replies.not_admin(ctx.lang, ctx.settings.threshold_admins))
+        return None
+    ack()
+    return request
+
+
+def register(app: App, ctx) -> None:
+    @app.command("/threshold")
+    def threshold_command(ack, command, respond):
+        request = _parse_or_answer(ack, ctx, "threshold", parse.parse_threshold, command)
+        if request is not None:
+            ctx.after_ack(respond, "/threshold", lambda: _threshold(ctx, request, command["user_id"], respond))
+
+    @app.command("/stock")
+    def stock_command(ack, command, respond):
+        request = _parse_or_answer(ack, ctx, "stock", parse.parse_stock, command)
+        if request is not None:
+            ctx.after_ack(respond, "/stock", lambda: _stock(ctx, request, respond))
+
+    @app.command("/reorder")
+    def reorder_command(ack, command, respond):
+        request = _parse_or_answer(ack, ctx, "reorder",
+                                   lambda text: parse.parse_reorder(text, repo.utcnow().date()), command)
+        if request is not None:
+            ctx.after_ack(respond, "/reorder", lambda: _reorder(ctx, request, command["user_id"], respond))
+
+
+def _threshold(ctx, request, user: str, respond) -> None:
+    lang, now = ctx.lang, repo.utcnow()
+    with open_session(ctx.engine) as session:
+        if isinstance(request, parse.ThresholdSet):
+            existing = repo.get_threshold(session, request.sku)
+            critical = request.critical_level
+            if critical is None:
+                critical = default_critical_level(request.warning_level)
+            # Re-setting the level keeps the SKU's channel unless a new one is given.
+            channel = request.channel or (existing.channel if existing else None)
+            old = repo.save_threshold(session, request.sku, request.warning_level, critical, channel, user, now)
+            session.commit()
+            respond(text=replies.threshold_saved(lang, repo.get_threshold(session, request.sku), old))
+            ctx.checker.run_check([request.sku])  # alert right away if already below the new level
+        elif isinstance(request, parse.ThresholdGet):
+            found = repo.get_threshold(session, request.sku)
+            respond(text=replies.threshold_shown(lang, found) if found else replies.no_threshold(lang, request.sku))
+        elif isinstance(request, parse.ThresholdRemove):
+            old = repo.remove_threshold(session, request.sku, user, now)
+            session.commit()
+            if old is None:
+                respond(text=replies.no_threshold(lang, request.sku))
+                return
+            ctx.checker.close_episode_silently(request.sku, now)
+            respond(text=replies.threshold_removed(lang, old))
+        elif isinstance(request, parse.ThresholdList):
+            rows, total = repo.list_thresholds(session, request.prefix, request.page)
+            respond(text=replies.threshold_page(lang, rows, total, request.prefix, request.page,
+                                                repo.LIST_PAGE_SIZE))
+        elif isinstance(request, parse.ThresholdHistory):
+            respond(text=replies.threshold_history(lang, request.sku,
+                                                   repo.threshold_history(session, request.sku)))
+
+
+def _stock(ctx, request, respond) -> None:
+    lang = ctx.lang
+    with open_session(ctx.engine) as session:
+        rows = repo.stock_rows(session, request.sku)
+        if isinstance(request, parse.StockSet):
+            warehouse = request.warehouse
+            if warehouse is None:
+                if len(rows) > 1:
+                    respond(text=t(lang, "reply.stock_which_warehouse", sku=request.sku,
+                                           available=request.available,
+                                           warehouses=", ".join(row.warehouse or "–" for row in rows)))
+                    return
+                warehouse = rows[0].warehouse if rows else ""
+            with ctx.engine.begin() as conn:
+                repo.upsert_stock(conn, [{"sku": request.sku, "warehouse": warehouse, "available": request.available,
+                                          "name": None, "source": "manual", "read_at": repo.utcnow()}])
+            respond(text=t(lang, "reply.stock_saved", sku=request.sku, available=f"{request.available:,}",
+                                   warehouse=f" @ {warehouse}" if warehouse else ""))
+            ctx.checker.run_check([request.sku])  # a manual count is checked at once
+            return
+        threshold = repo.get_threshold(session, request.sku)
+        if not rows:
+            respond(text=t(lang, "reply.stock_unknown", sku=request.sku))
+            return
+        episode = repo.open_episode(session, request.sku)
+        alerts = repo.alerts_for_episodes(session, [episode.id])[episode.id] if episode else []
+        worst = max(alerts, key=lambda alert: alert.tier, default=None)
+        on_order = sum(r.quantity for r in repo.open_reorders(session, [request.sku])[request.sku])
+        respond(text=replies.stock_shown(
+            lang, request.sku, rows, threshold, Tier(worst.tier) if worst else None,
+            episode.opened_at if episode else None, worst.acked_by if worst else None, on_order))
+
+
+def _reorder(ctx, request, user: str, respond) -> None:
+    lang, today = ctx.lang, repo.utcnow().date()
+    if isinstance(request, parse.ReorderList):
+        with open_session(ctx.engine) as session:
+            respond(text=replies.reorder_list(lang, request.sku, repo.list_open_reorders(session, request.sku), today))
+        return
+    if isinstance(request, parse.ReorderCancel):
+        count = ctx.checker.cancel_reorders(request.sku)
+        key = "reply.reorder_cancelled" if count else "reply.reorder_none_to_cancel"
+        respond(text=t(lang, key, sku=request.sku, count=count))
+        return
+    with open_session(ctx.engine) as session:
+        known = repo.get_threshold(session, request.sku) is not None or bool(repo.stock_rows(session, request.sku))
+    if not known:
+        respond(text=t(lang, "reply.unknown_sku", sku=request.sku))
+        return
+    ctx.checker.record_reorder(request.sku, request.quantity, request.eta, request.note, user)
+    respond(text=replies.reorder_saved(lang, request.sku, request.quantity, request.eta))

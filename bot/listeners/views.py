@@ -1,0 +1,64 @@
+"""The reorder modal. Input is validated before `ack()` so mistakes show next to the field."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+
+from bot.core.commands import MAX_NOTE_LENGTH, CommandError, parse_eta, parse_quantity
+from bot.i18n import t
+from bot.messages import REORDER_MODAL_CALLBACK, command_error_text
+from bot import replies
+from storage import repo
+from storage.db import session as open_session
+from storage.models import Alert
+
+log = logging.getLogger(__name__)
+
+
+def _field(values: dict, block: str, key: str):
+    return (values.get(block, {}).get("value") or {}).get(key)
+
+
+def _error_line(lang: str, error: CommandError) -> str:
+    # The modal shows one line under the field, so drop the usage part of the message.
+    return command_error_text(lang, "reorder", error).split("\n", 1)[0]
+
+
+def register(app: App, ctx) -> None:
+    @app.view(REORDER_MODAL_CALLBACK)
+    def reorder_submitted(ack, body, view):
+        lang, user = ctx.lang, body["user"]["id"]
+        values = view["state"]["values"]
+        errors = {}
+        quantity = eta = None
+        try:
+            quantity = parse_quantity(_field(values, "quantity", "value"), "quantity", allow_zero=False)
+        except CommandError as error:
+            errors["quantity"] = _error_line(lang, error)
+        raw_eta = _field(values, "eta", "selected_date")
+        if raw_eta:
+            try:
+                eta = parse_eta(raw_eta, repo.utcnow().date())
+            except CommandError as error:
+                errors["eta"] = _error_line(lang, error)
+        note = (_field(values, "note", "value") or "").strip()[:MAX_NOTE_LENGTH] or None
+        if not ctx.settings.is_admin(user):
+            errors["quantity"] = replies.not_admin(lang, ctx.settings.threshold_admins)
+        try:
+            alert_id = int(view.get("private_metadata") or "")
+        except ValueError:
+            alert_id = None
+            errors["quantity"] = t(lang, "reply.alert_gone")
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        try:
+            with open_session(ctx.engine) as session:
+                alert = session.get(Alert, alert_id)
+            if alert is not None:
+                ctx.checker.record_reorder(alert.sku, quantity, eta, note, user)
+        except Exception:  # the modal is closed already; the alert thread simply gets no note
+            log.exception("recording a reorder from the modal failed")

@@ -1,0 +1,95 @@
+"""Where alert messages go: Slack's Web API, or the terminal for `stockbot demo`."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from typing import Optional, Protocol, TextIO
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+log = logging.getLogger(__name__)
+
+
+class NotifyError(Exception):
+    """Slack refused a message; the text is Slack's error code (never the token)."""
+
+
+class Notifier(Protocol):
+    def post(self, channel: str, text: str, blocks: Optional[list] = None,
+             thread_ts: Optional[str] = None) -> str: ...
+
+    def update(self, channel: str, ts: str, text: str, blocks: Optional[list] = None) -> None: ...
+
+
+def make_web_client(token: str, api_url: str = "") -> WebClient:
+    """A WebClient that retries on 429 (honouring Retry-After) and dropped connections."""
+    kwargs = {"base_url": api_url} if api_url else {}
+    client = WebClient(token=token or None, timeout=15, **kwargs)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+class SlackNotifier:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def post(self, channel: str, text: str, blocks: Optional[list] = None,
+             thread_ts: Optional[str] = None) -> str:
+        try:
+            response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks,
+                                                    thread_ts=thread_ts, unfurl_links=False)
+        except SlackApiError as exc:
+            raise NotifyError(str(exc.response.get("error", "unknown_error"))) from None
+        return str(response["ts"])
+
+    def update(self, channel: str, ts: str, text: str, blocks: Optional[list] = None) -> None:
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            raise NotifyError(str(exc.response.get("error", "unknown_error"))) from None
+
+
+_SLACK_DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
+_SLACK_REF = re.compile(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def blocks_as_text(blocks: Optional[list], fallback: str) -> str:
+    """Render Block Kit roughly as Slack shows it, for the terminal."""
+    if not blocks:
+        return fallback
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind in ("section", "header") and block.get("text"):
+            lines.append(block["text"]["text"])
+        for item in block.get("fields", []):
+            lines.append("  " + item["text"].replace("\n", ": "))
+        if kind == "context":
+            lines.extend(element.get("text", "") for element in block["elements"])
+        if kind == "actions":
+            lines.append("  " + "  ".join(f"[ {element['text']['text']} ]" for element in block["elements"]))
+    text = "\n".join(lines)
+    return _SLACK_REF.sub(r"@\1", _SLACK_DATE.sub(r"\1", text))
+
+
+class ConsoleNotifier:
+    """Prints messages as they would appear in Slack; used by `stockbot demo`."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self._ts = itertools.count(1)
+
+    def post(self, channel: str, text: str, blocks: Optional[list] = None,
+             thread_ts: Optional[str] = None) -> str:
+        ts = f"{next(self._ts)}.000000"
+        where = f"#{channel} (thread reply)" if thread_ts else f"#{channel}"
+        self.out.write(f"\n--- new message in {where} ---\n{blocks_as_text(blocks, text)}\n")
+        return ts
+
+    def update(self, channel: str, ts: str, text: str, blocks: Optional[list] = None) -> None:
+        self.out.write(f"\n--- message updated in #{channel} ---\n{blocks_as_text(blocks, text)}\n")

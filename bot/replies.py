@@ -1,0 +1,129 @@
+"""Replies to slash commands (ephemeral, to the person who typed them), built from plain data."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Optional, Sequence
+
+from bot.core.tiers import Tier
+from bot.i18n import t
+from bot.messages import channel_text, qty, slack_time, tier_label
+from storage.models import Reorder, Stock, Threshold, ThresholdChange
+
+
+def not_admin(lang: str, admins: Sequence[str]) -> str:
+    return t(lang, "reply.not_admin", admins=", ".join(f"<@{user}>" for user in sorted(admins)))
+
+
+def threshold_saved(lang: str, saved: Threshold, old: Optional[Threshold]) -> str:
+    text = t(lang, "reply.threshold_saved", sku=saved.sku, warning=qty(saved.warning_level),
+             critical=qty(saved.critical_level), channel=channel_text(lang, saved.channel))
+    if old is not None:
+        text += "\n" + t(lang, "reply.threshold_was", warning=qty(old.warning_level), critical=qty(old.critical_level))
+    return text
+
+
+def threshold_shown(lang: str, threshold: Threshold) -> str:
+    return t(lang, "reply.threshold_show", sku=threshold.sku, warning=qty(threshold.warning_level),
+             critical=qty(threshold.critical_level), channel=channel_text(lang, threshold.channel),
+             user=threshold.updated_by, when=slack_time(threshold.updated_at))
+
+
+def no_threshold(lang: str, sku: str) -> str:
+    return t(lang, "reply.no_threshold", sku=sku)
+
+
+def threshold_removed(lang: str, old: Threshold) -> str:
+    return t(lang, "reply.threshold_removed", sku=old.sku, warning=qty(old.warning_level),
+             critical=qty(old.critical_level))
+
+
+def threshold_page(lang: str, rows: Sequence[Threshold], total: int, prefix: str, page: int,
+                   page_size: int) -> str:
+    prefix_text = t(lang, "reply.list_prefix", prefix=prefix) if prefix else ""
+    if total == 0:
+        return t(lang, "reply.list_empty", prefix=prefix_text)
+    pages = max(1, math.ceil(total / page_size))
+    if not rows:
+        return t(lang, "reply.list_past_end", page=page, pages=pages)
+    lines = [t(lang, "reply.list_header", prefix=prefix_text, total=qty(total), page=page, pages=pages)]
+    lines += [t(lang, "reply.list_row", sku=row.sku, warning=qty(row.warning_level),
+                critical=qty(row.critical_level), channel=f" → <#{row.channel}>" if row.channel else "")
+              for row in rows]
+    if page < pages:
+        lines.append(t(lang, "reply.list_more", args=f"{prefix} " if prefix else "", next=page + 1))
+    return "\n".join(lines)
+
+
+def _level(value: Optional[int]) -> str:
+    return "–" if value is None else qty(value)
+
+
+def threshold_history(lang: str, sku: str, changes: Sequence[ThresholdChange]) -> str:
+    if not changes:
+        return t(lang, "reply.history_empty", sku=sku)
+    lines = [t(lang, "reply.history_header", sku=sku)]
+    for change in changes:
+        when = slack_time(change.changed_at)
+        if change.action == "remove":
+            lines.append(t(lang, "reply.history_remove", when=when, user=change.changed_by,
+                           old_warning=_level(change.old_warning), old_critical=_level(change.old_critical)))
+            continue
+        channel = ""
+        if change.old_channel != change.new_channel and change.old_warning is not None:
+            channel = t(lang, "reply.history_channel", old=channel_text(lang, change.old_channel),
+                        new=channel_text(lang, change.new_channel))
+        lines.append(t(lang, "reply.history_set", when=when, user=change.changed_by,
+                       old_warning=_level(change.old_warning), new_warning=_level(change.new_warning),
+                       old_critical=_level(change.old_critical), new_critical=_level(change.new_critical),
+                       channel=channel))
+    return "\n".join(lines)
+
+
+def stock_shown(lang: str, sku: str, rows: Sequence[Stock], threshold: Optional[Threshold],
+                open_tier: Optional[Tier], opened_at, acked_by: Optional[str], on_order: int) -> str:
+    available = sum(row.available for row in rows)
+    name = next((row.name for row in rows if row.name), None)
+    warehouses = ""
+    if len(rows) > 1 or (rows and rows[0].warehouse):
+        warehouses = " (" + ", ".join(f"{row.warehouse or '–'}: {qty(row.available)}" for row in rows) + ")"
+    if threshold:
+        levels = t(lang, "reply.stock_levels", warning=qty(threshold.warning_level),
+                   critical=qty(threshold.critical_level))
+    else:
+        levels = t(lang, "reply.stock_no_levels", sku=sku)
+    if open_tier is not None:
+        acked = t(lang, "reply.stock_state_acked", user=acked_by) if acked_by else ""
+        state = t(lang, "reply.stock_state_alert", tier=tier_label(lang, open_tier), when=slack_time(opened_at),
+                  acked=acked)
+    elif threshold and available <= threshold.warning_level:
+        state = t(lang, "reply.stock_state_below_covered", on_order=qty(on_order))
+    else:
+        state = t(lang, "reply.stock_state_ok")
+    text = t(lang, "reply.stock_show", sku=sku, name=f" ({name})" if name else "", available=qty(available),
+             warehouses=warehouses, levels=levels, state=state)
+    if on_order:
+        text += "\n" + t(lang, "reply.stock_on_order", on_order=qty(on_order))
+    latest = max(rows, key=lambda row: row.read_at)
+    return text + "\n" + t(lang, "reply.stock_read", when=slack_time(latest.read_at), source=latest.source)
+
+
+def reorder_saved(lang: str, sku: str, quantity: int, eta: Optional[date]) -> str:
+    eta_text = t(lang, "alert.reorder_eta", eta=eta.isoformat()) if eta else ""
+    return t(lang, "reply.reorder_saved", sku=sku, quantity=qty(quantity), eta=eta_text)
+
+
+def reorder_list(lang: str, sku: Optional[str], reorders: Sequence[Reorder], today: date) -> str:
+    sku_text = f" · {sku}" if sku else ""
+    if not reorders:
+        return t(lang, "reply.reorder_list_empty", sku=sku_text)
+    lines = [t(lang, "reply.reorder_list_header", sku=sku_text)]
+    for reorder in reorders:
+        lines.append(t(
+            lang, "reply.reorder_row", sku=reorder.sku, quantity=qty(reorder.quantity),
+            eta=t(lang, "alert.reorder_eta", eta=reorder.eta.isoformat()) if reorder.eta else "",
+            user=reorder.created_by,
+            late=t(lang, "reply.reorder_late") if reorder.eta and reorder.eta < today else "",
+            note=f" — {reorder.note}" if reorder.note else ""))
+    return "\n".join(lines)

@@ -1,0 +1,33 @@
+"""The periodic check, run by APScheduler in a background thread."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.checker import Checker
+
+log = logging.getLogger(__name__)
+
+
+def _safe_check(checker: Checker) -> None:
+    try:
+        checker.run_check()
+    except Exception:  # keep the schedule alive; the next run tries again
+        log.exception("scheduled check failed")
+
+
+def start_scheduler(checker: Checker, interval_seconds: int, run_now: bool = True) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=timezone.utc)
+    first_run = {"next_run_time": datetime.now(timezone.utc)} if run_now else {}
+    scheduler.add_job(
+        _safe_check, "interval", args=[checker], seconds=interval_seconds, id="stock_check",
+        # One check at a time; checks missed while the process slept collapse into one.
+        max_instances=1, coalesce=True, misfire_grace_time=interval_seconds,
+        **first_run,
+    )
+    scheduler.start()
+    log.info("scheduler started: a check every %d s", interval_seconds)
+    return scheduler

@@ -1,0 +1,125 @@
+"""Tables. Small typed classes; sessions are opened at the edge (listeners, checker, CLI).
+
+All times are timezone-aware UTC datetimes (SQLModel's UTCDateTime column type).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+SKU_MAX_LENGTH = 64
+
+
+class Threshold(SQLModel, table=True):
+    sku: str = Field(primary_key=True, max_length=SKU_MAX_LENGTH)
+    warning_level: int
+    critical_level: int
+    channel: Optional[str] = Field(default=None, max_length=32)  # None: ALERT_CHANNEL
+    updated_by: str = Field(max_length=32)
+    updated_at: datetime
+
+
+class ThresholdChange(SQLModel, table=True):
+    """Audit trail for `/threshold history`: who changed what, when, old -> new."""
+
+    __tablename__ = "threshold_change"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sku: str = Field(index=True, max_length=SKU_MAX_LENGTH)
+    changed_by: str = Field(max_length=32)
+    changed_at: datetime
+    action: str = Field(max_length=16)  # set | remove
+    old_warning: Optional[int] = None
+    old_critical: Optional[int] = None
+    old_channel: Optional[str] = Field(default=None, max_length=32)
+    new_warning: Optional[int] = None
+    new_critical: Optional[int] = None
+    new_channel: Optional[str] = Field(default=None, max_length=32)
+
+
+class Stock(SQLModel, table=True):
+    """Last known stock per SKU and warehouse ('' when the source has no warehouses).
+
+    A SKU's available quantity is the sum over its warehouses.
+    """
+
+    sku: str = Field(primary_key=True, max_length=SKU_MAX_LENGTH)
+    warehouse: str = Field(default="", primary_key=True, max_length=64)
+    available: int
+    name: Optional[str] = Field(default=None, max_length=255)
+    source: str = Field(max_length=255)
+    read_at: datetime
+
+
+class Episode(SQLModel, table=True):
+    """One stretch of time a SKU spends at or below its warning level.
+
+    `open_sku` equals `sku` while the episode is open and NULL once closed; its unique
+    constraint guarantees at most one open episode per SKU even across processes.
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sku: str = Field(index=True, max_length=SKU_MAX_LENGTH)
+    open_sku: Optional[str] = Field(default=None, unique=True, max_length=SKU_MAX_LENGTH)
+    opened_at: datetime
+    closed_at: Optional[datetime] = None
+    recovered_available: Optional[int] = None
+
+
+class Alert(SQLModel, table=True):
+    """One Slack message per tier per episode; the unique constraint makes posting idempotent."""
+
+    __table_args__ = (UniqueConstraint("episode_id", "tier", name="uq_alert_episode_tier"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    episode_id: int = Field(foreign_key="episode.id", index=True)
+    sku: str = Field(max_length=SKU_MAX_LENGTH)
+    tier: int  # bot.core.tiers.Tier value
+    channel: str = Field(max_length=32)
+    ts: Optional[str] = Field(default=None, max_length=32)  # Slack message timestamp once posted
+    posted_at: datetime
+    # What the alert said when posted, so later updates (ack, reorder, recovery) re-render it.
+    available: int
+    on_order: int = 0
+    warning_level: int
+    critical_level: int
+    read_at: datetime
+    name: Optional[str] = Field(default=None, max_length=255)
+    acked_by: Optional[str] = Field(default=None, max_length=32)
+    acked_at: Optional[datetime] = None
+    last_reminded_at: Optional[datetime] = None
+
+
+class Reorder(SQLModel, table=True):
+    __table_args__ = (Index("ix_reorder_sku_status", "sku", "status"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sku: str = Field(max_length=SKU_MAX_LENGTH)
+    quantity: int
+    eta: Optional[date] = None
+    note: Optional[str] = Field(default=None, max_length=500)
+    created_by: str = Field(max_length=32)
+    created_at: datetime
+    status: str = Field(default="open", max_length=16)  # open | received | cancelled
+    closed_at: Optional[datetime] = None
+
+
+class SourceState(SQLModel, table=True):
+    """Health of a stock source, so a failure is reported once and its recovery once."""
+
+    __tablename__ = "source_state"
+    name: str = Field(primary_key=True, max_length=255)
+    failing: bool = False
+    last_success_at: Optional[datetime] = None
+    last_error: Optional[str] = Field(default=None, max_length=1000)
+    last_error_at: Optional[datetime] = None
+    rows_read: int = 0
+    content_hash: Optional[str] = Field(default=None, max_length=64)
+
+
+class Meta(SQLModel, table=True):
+    """Small key/value facts about the install (time of the last check)."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=255)

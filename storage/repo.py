@@ -1,0 +1,233 @@
+"""Queries, kept in one place so the listeners and the checker share them.
+
+Functions take an open Session (or Connection) and never commit unless their name says
+they write; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable, Iterator, Optional, Sequence
+
+from sqlalchemy import func, literal, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, col, select
+
+from storage.models import Alert, Episode, Meta, Reorder, SourceState, Stock, Threshold, ThresholdChange
+
+LIST_PAGE_SIZE = 25
+
+
+def utcnow() -> datetime:
+    """Timezone-aware UTC: SQLModel stores it as UTC and gives it back aware, on SQLite and Postgres."""
+    return datetime.now(timezone.utc)
+
+
+# ---- thresholds --------------------------------------------------------------------------
+
+def get_threshold(session: Session, sku: str) -> Optional[Threshold]:
+    return session.get(Threshold, sku)
+
+
+def save_threshold(session: Session, sku: str, warning_level: int, critical_level: int,
+                   channel: Optional[str], user: str, now: datetime) -> Optional[Threshold]:
+    """Create or change a threshold and record the change. Returns the old values (a copy) or None."""
+    current = session.get(Threshold, sku)
+    old = Threshold.model_validate(current.model_dump()) if current else None
+    if current is None:
+        current = Threshold(sku=sku, warning_level=warning_level, critical_level=critical_level,
+                            channel=channel, updated_by=user, updated_at=now)
+        session.add(current)
+    else:
+        current.warning_level, current.critical_level = warning_level, critical_level
+        current.channel, current.updated_by, current.updated_at = channel, user, now
+    session.add(ThresholdChange(
+        sku=sku, changed_by=user, changed_at=now, action="set",
+        old_warning=old.warning_level if old else None, old_critical=old.critical_level if old else None,
+        old_channel=old.channel if old else None,
+        new_warning=warning_level, new_critical=critical_level, new_channel=channel))
+    return old
+
+
+def remove_threshold(session: Session, sku: str, user: str, now: datetime) -> Optional[Threshold]:
+    current = session.get(Threshold, sku)
+    if current is None:
+        return None
+    old = Threshold.model_validate(current.model_dump())
+    session.delete(current)
+    session.add(ThresholdChange(sku=sku, changed_by=user, changed_at=now, action="remove",
+                                old_warning=old.warning_level, old_critical=old.critical_level,
+                                old_channel=old.channel))
+    return old
+
+
+def list_thresholds(session: Session, prefix: str, page: int,
+                    page_size: int = LIST_PAGE_SIZE) -> tuple[list[Threshold], int]:
+    where = col(Threshold.sku).startswith(prefix, autoescape=True) if prefix else literal(True)
+    total = session.exec(select(func.count()).select_from(Threshold).where(where)).one()
+    rows = session.exec(select(Threshold).where(where).order_by(Threshold.sku)
+                        .offset((page - 1) * page_size).limit(page_size)).all()
+    return list(rows), int(total)
+
+
+def threshold_history(session: Session, sku: str, limit: int = 20) -> list[ThresholdChange]:
+    return list(session.exec(select(ThresholdChange).where(ThresholdChange.sku == sku)
+                             .order_by(col(ThresholdChange.changed_at).desc(), col(ThresholdChange.id).desc())
+                             .limit(limit)).all())
+
+
+def count_thresholds(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(Threshold)).one())
+
+
+# ---- stock -------------------------------------------------------------------------------
+
+def stock_rows(session: Session, sku: str) -> list[Stock]:
+    return list(session.exec(select(Stock).where(Stock.sku == sku).order_by(Stock.warehouse)).all())
+
+
+def upsert_stock(conn: Connection, rows: Sequence[dict]) -> None:
+    """Insert or update (sku, warehouse) rows in one statement per batch."""
+    if not rows:
+        return
+    table = Stock.__table__
+    dialect = conn.dialect.name
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=["sku", "warehouse"],
+        set_={"available": insert.excluded.available, "name": func.coalesce(insert.excluded.name, table.c.name),
+              "source": insert.excluded.source, "read_at": insert.excluded.read_at},
+    )
+    conn.execute(statement, list(rows))
+
+
+# ---- episodes, alerts, reorders ----------------------------------------------------------
+
+def open_episode(session: Session, sku: str) -> Optional[Episode]:
+    return session.exec(select(Episode).where(Episode.open_sku == sku)).first()
+
+
+def alerts_for_episodes(session: Session, episode_ids: Iterable[int]) -> dict[int, list[Alert]]:
+    ids = list(episode_ids)
+    result: dict[int, list[Alert]] = {episode_id: [] for episode_id in ids}
+    if ids:
+        for alert in session.exec(select(Alert).where(col(Alert.episode_id).in_(ids)).order_by(Alert.id)):
+            result[alert.episode_id].append(alert)
+    return result
+
+
+def open_reorders(session: Session, skus: Iterable[str]) -> dict[str, list[Reorder]]:
+    keys = list(skus)
+    result: dict[str, list[Reorder]] = {sku: [] for sku in keys}
+    if keys:
+        query = (select(Reorder).where(col(Reorder.sku).in_(keys), Reorder.status == "open")
+                 .order_by(Reorder.id))
+        for reorder in session.exec(query):
+            result[reorder.sku].append(reorder)
+    return result
+
+
+def reorders_for_episode(session: Session, episode: Episode) -> list[Reorder]:
+    """Reorders shown on an episode's alerts: open ones, or those the recovery received."""
+    query = select(Reorder).where(
+        Reorder.sku == episode.sku, Reorder.status != "cancelled",
+        or_(Reorder.status == "open", col(Reorder.closed_at) >= episode.opened_at),
+    ).order_by(Reorder.id)
+    return list(session.exec(query).all())
+
+
+def list_open_reorders(session: Session, sku: Optional[str], limit: int = 50) -> list[Reorder]:
+    query = select(Reorder).where(Reorder.status == "open")
+    if sku:
+        query = query.where(Reorder.sku == sku)
+    return list(session.exec(query.order_by(Reorder.eta, Reorder.id).limit(limit)).all())
+
+
+def open_alert_rows(session: Session, limit: int) -> tuple[list[tuple[Alert, Threshold]], int]:
+    """The worst alert of each open episode (for the App Home), worst tier first."""
+    worst = (select(Alert.episode_id, func.max(Alert.tier).label("tier"))
+             .join(Episode, col(Episode.id) == Alert.episode_id)
+             .where(col(Episode.open_sku).is_not(None)).group_by(Alert.episode_id).subquery())
+    total = session.exec(select(func.count()).select_from(worst)).one()
+    query = (select(Alert, Threshold)
+             .join(worst, (col(Alert.episode_id) == worst.c.episode_id) & (col(Alert.tier) == worst.c.tier))
+             .join(Threshold, col(Threshold.sku) == Alert.sku)
+             .order_by(col(Alert.tier).desc(), Alert.sku).limit(limit))
+    return [(alert, threshold) for alert, threshold in session.exec(query).all()], int(total)
+
+
+# ---- candidates for a check --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Candidate:
+    sku: str
+    warning_level: int
+    critical_level: int
+    channel: Optional[str]
+    available: int
+    read_at: datetime
+    name: Optional[str]
+    episode_id: Optional[int]
+
+
+def iter_candidates(engine: Engine, skus: Optional[Sequence[str]] = None,
+                    batch_size: int = 2000) -> Iterator[list[Candidate]]:
+    """SKUs at or below their warning level, or with an open episode (they may have recovered).
+
+    Keyset-paged by SKU so memory stays flat however many SKUs there are, and no cursor
+    is held open while the caller writes.
+    """
+    available = func.sum(Stock.available)
+    base = (select(Threshold.sku, Threshold.warning_level, Threshold.critical_level, Threshold.channel,
+                   available.label("available"), func.max(Stock.read_at).label("read_at"),
+                   func.max(Stock.name).label("name"), col(Episode.id).label("episode_id"))
+            .join(Stock, col(Stock.sku) == Threshold.sku)
+            .outerjoin(Episode, col(Episode.open_sku) == Threshold.sku)
+            .group_by(Threshold.sku, Episode.id)
+            .having(or_(available <= Threshold.warning_level, col(Episode.id).is_not(None)))
+            .order_by(Threshold.sku))
+    if skus is not None:
+        base = base.where(col(Threshold.sku).in_(list(skus)))
+    after: Optional[str] = None
+    while True:
+        query = base if after is None else base.where(Threshold.sku > after)
+        with engine.connect() as conn:
+            rows = conn.execute(query.limit(batch_size)).all()
+        if not rows:
+            return
+        yield [Candidate(*row) for row in rows]
+        if len(rows) < batch_size:
+            return
+        after = rows[-1].sku
+
+
+# ---- sources and meta --------------------------------------------------------------------
+
+def source_state(session: Session, name: str) -> SourceState:
+    state = session.get(SourceState, name)
+    if state is None:
+        state = SourceState(name=name)
+        session.add(state)
+    return state
+
+
+def get_meta(session: Session, key: str) -> Optional[str]:
+    row = session.get(Meta, key)
+    return row.value if row else None
+
+
+def set_meta(session: Session, key: str, value: str) -> None:
+    row = session.get(Meta, key)
+    if row is None:
+        session.add(Meta(key=key, value=value))
+    else:
+        row.value = value
+
+
+def raw_below_threshold_query() -> str:
+    """The plain SQL a DBA would write for 'which SKUs are at or below their level' (bench baseline)."""
+    return ("SELECT t.sku, SUM(s.available) AS available FROM threshold t JOIN stock s ON s.sku = t.sku "
+            "GROUP BY t.sku HAVING SUM(s.available) <= t.warning_level ORDER BY t.sku")
+
