@@ -1,0 +1,205 @@
+"""Fixtures: a loopback Slack, a real database (SQLite file, or Postgres via TEST_DATABASE_URL)
+and the real Stockbot HTTP server, driven with signed requests as Slack sends them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, replace
+from typing import Optional
+from urllib.parse import urlencode
+
+import pytest
+from sqlmodel import SQLModel
+
+from bot.app import build_app
+from bot.config import Settings, normalize_database_url
+from bot.web import create_server, make_wsgi_app
+from storage.db import init_db, make_engine
+from tests.slack_server import BOT_TOKEN, SlackServer
+
+SIGNING_SECRET = "test-signing-secret"
+ALERT_CHANNEL = "C0ALERTS"
+
+
+@dataclass
+class HttpResult:
+    status: int
+    body: str
+    response_key: str = ""
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def sign(body: str, timestamp: Optional[int] = None, secret: str = SIGNING_SECRET) -> dict:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    base = f"v0:{timestamp}:{body}".encode()
+    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature}
+
+
+def http(method: str, url: str, body: str = "", headers: Optional[dict] = None) -> HttpResult:
+    request = urllib.request.Request(url, data=body.encode() if method == "POST" else None, method=method,
+                                     headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return HttpResult(response.status, response.read().decode())
+    except urllib.error.HTTPError as error:
+        return HttpResult(error.code, error.read().decode())
+
+
+class RunningBot:
+    """The real app (Bolt + listeners + checker) behind a real waitress server."""
+
+    def __init__(self, settings: Settings, engine, slack: SlackServer) -> None:
+        self.settings, self.slack = settings, slack
+        self.app, self.ctx = build_app(settings, engine)
+        self.server = create_server(make_wsgi_app(self.ctx, self.app), port=0, host="127.0.0.1")
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self._trigger = 0
+
+    @property
+    def checker(self):
+        return self.ctx.checker
+
+    def stop(self) -> None:
+        self.server.close()
+        self.thread.join(timeout=5)
+
+    def post_signed(self, body: str, content_type: str = "application/x-www-form-urlencoded",
+                    headers: Optional[dict] = None) -> HttpResult:
+        all_headers = {"Content-Type": content_type, **sign(body)}
+        all_headers.update(headers or {})
+        return http("POST", self.url + "/slack/events", body, all_headers)
+
+    def command(self, command: str, text: str, user: str = "U0BUYER", channel: str = "C0WORK") -> HttpResult:
+        key = f"{command.strip('/')}-{time.monotonic_ns()}"
+        body = urlencode({
+            "token": "legacy-verification-token", "team_id": "T0TEST", "team_domain": "test",
+            "channel_id": channel, "channel_name": "work", "user_id": user, "user_name": user.lower(),
+            "command": command, "text": text, "api_app_id": "A0STOCK",
+            "response_url": self.slack.response_url(key),
+            "trigger_id": self._next_trigger(),
+        })
+        result = self.post_signed(body)
+        result.response_key = key
+        return result
+
+    def ask(self, command: str, text: str, user: str = "U0BUYER") -> str:
+        """Run a slash command and return the reply the user sees (in the ack, or via response_url)."""
+        result = self.command(command, text, user=user)
+        assert result.status == 200, (result.status, result.body)
+        if result.body:
+            reply = json.loads(result.body)
+            if reply.get("text"):
+                return reply["text"]
+        return self.slack.wait_for_response(result.response_key)["text"]
+
+    def action(self, action_id: str, value: str, user: str = "U0BUYER", channel: str = ALERT_CHANNEL,
+               message_ts: str = "1764000001.000100") -> HttpResult:
+        payload = {
+            "type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": user, "name": user.lower()},
+            "api_app_id": "A0STOCK", "trigger_id": self._next_trigger(),
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+            "channel": {"id": channel}, "message": {"ts": message_ts, "text": "alert"},
+            "response_url": self.slack.response_url(f"action-{time.monotonic_ns()}"),
+            "actions": [{"action_id": action_id, "block_id": "alert", "value": value, "type": "button",
+                         "action_ts": f"{time.time():.6f}"}],
+        }
+        return self.post_signed(urlencode({"payload": json.dumps(payload)}))
+
+    def view_submission(self, callback_id: str, private_metadata: str, values: dict,
+                        user: str = "U0BUYER") -> HttpResult:
+        payload = {
+            "type": "view_submission", "team": {"id": "T0TEST"}, "user": {"id": user, "name": user.lower()},
+            "api_app_id": "A0STOCK", "trigger_id": self._next_trigger(),
+            "view": {"id": "V0TEST", "type": "modal", "callback_id": callback_id,
+                     "private_metadata": private_metadata, "state": {"values": values}},
+        }
+        return self.post_signed(urlencode({"payload": json.dumps(payload)}))
+
+    def event(self, event: dict) -> HttpResult:
+        body = json.dumps({"token": "legacy", "team_id": "T0TEST", "api_app_id": "A0STOCK", "type": "event_callback",
+                           "event_id": f"Ev{time.monotonic_ns()}", "event_time": int(time.time()), "event": event})
+        return self.post_signed(body, content_type="application/json")
+
+    def _next_trigger(self) -> str:
+        self._trigger += 1
+        return f"trigger-{self._trigger}"
+
+
+def _database_url(tmp_path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL", "").strip()
+    return normalize_database_url(url) if url else f"sqlite:///{tmp_path / 'stockbot-test.db'}"
+
+
+@pytest.fixture
+def slack():
+    server = SlackServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    url = _database_url(tmp_path)
+    engine = make_engine(url)
+    if not url.startswith("sqlite"):
+        SQLModel.metadata.drop_all(engine)  # a clean Postgres schema for each test
+    init_db(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def stock_file(tmp_path):
+    path = tmp_path / "stock.csv"
+    path.write_text("sku,name,available\n", encoding="utf-8")
+    return path
+
+
+def write_stock(path, rows: dict, warehouse: bool = False) -> None:
+    """Write a stock CSV the way an ERP export looks."""
+    lines = ["sku,name,available"] + [f"{sku},{sku} name,{available}" for sku, available in rows.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def settings(slack, database_url, stock_file):
+    return Settings(
+        slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
+        database_url=database_url, alert_channel=ALERT_CHANNEL, stock_source=f"csv:{stock_file}",
+        check_interval_seconds=900, remind_after_hours=24,
+    )
+
+
+@pytest.fixture
+def start_bot(settings, slack):
+    """Start the bot (optionally with other settings); every bot started is stopped after the test."""
+    running: list[RunningBot] = []
+
+    def start(**overrides) -> RunningBot:
+        current = replace(settings, **overrides) if overrides else settings
+        engine = make_engine(current.database_url)
+        bot = RunningBot(current, engine, slack)
+        running.append(bot)
+        return bot
+
+    yield start
+    for bot in running:
+        bot.stop()
+        bot.ctx.engine.dispose()
+
+
+@pytest.fixture
+def bot(start_bot):
+    return start_bot()

@@ -1,0 +1,175 @@
+"""A loopback HTTP server that speaks the parts of the Slack Web API Stockbot uses.
+
+It is a real HTTP peer: slack_sdk's WebClient talks to it over a socket (through
+SLACK_API_URL), Bolt's `respond()` posts to its response_url, and it checks the bot token
+like Slack does. Tests read what it received, the way one would read a channel.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Optional
+from urllib.parse import parse_qs
+
+BOT_TOKEN = "xoxb-test-token-not-real"
+
+
+@dataclass
+class Call:
+    method: str  # "chat.postMessage", ... or "response_url"
+    params: dict
+    path: str = ""
+    at: float = field(default_factory=time.monotonic)
+
+
+class SlackServer:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[str, str], dict] = {}  # (channel, ts) -> latest message
+        self.failures: dict[str, str] = {}  # method -> Slack error code to answer with
+        self.failing_channels: set[str] = set()
+        self._ts = itertools.count(1)
+        self._changed = threading.Condition()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+    def response_url(self, key: str = "r1") -> str:
+        return f"{self.url}/response/{key}"
+
+    def start(self) -> "SlackServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # ---- what tests read -------------------------------------------------------------------
+
+    def of(self, method: str) -> list[Call]:
+        with self._changed:
+            return [call for call in self.calls if call.method == method]
+
+    def posts(self, channel: Optional[str] = None, top_level: Optional[bool] = None) -> list[dict]:
+        result = []
+        for call in self.of("chat.postMessage"):
+            if channel and call.params.get("channel") != channel:
+                continue
+            if top_level is not None and bool(call.params.get("thread_ts")) == top_level:
+                continue
+            result.append(call.params)
+        return result
+
+    def wait_for(self, method: str, predicate: Callable[[dict], bool] = lambda params: True,
+                 count: int = 1, timeout: float = 5.0) -> list[dict]:
+        """Block until `count` calls of `method` match; fail loudly with what did arrive."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                matching = [call.params for call in self.calls if call.method == method and predicate(call.params)]
+                if len(matching) >= count:
+                    return matching
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [(c.method, str(c.params.get("text", ""))[:120]) for c in self.calls]
+                    raise AssertionError(f"waited {timeout}s for {count} x {method}; received: {seen}")
+                self._changed.wait(remaining)
+
+    def responses(self, key: str) -> list[dict]:
+        """What the app sent to one response_url."""
+        return [call.params for call in self.of("response_url") if call.path == f"/response/{key}"]
+
+    def wait_for_response(self, key: str, timeout: float = 5.0) -> dict:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = self.responses(key)
+                if found:
+                    return found[0]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no reply on response_url {key} within {timeout}s")
+                self._changed.wait(remaining)
+
+    def reset(self) -> None:
+        with self._changed:
+            self.calls.clear()
+
+    # ---- the HTTP side ---------------------------------------------------------------------
+
+    def _record(self, method: str, params: dict, path: str) -> None:
+        with self._changed:
+            self.calls.append(Call(method, params, path))
+            self._changed.notify_all()
+
+    def _answer(self, method: str, params: dict, authorized: bool) -> dict:
+        if method == "response_url":
+            return {"ok": True}
+        if not authorized:
+            return {"ok": False, "error": "invalid_auth"}
+        if method in self.failures:
+            return {"ok": False, "error": self.failures[method]}
+        if method == "auth.test":
+            return {"ok": True, "url": "https://stockbot-test.slack.com/", "team": "Test", "user": "stockbot",
+                    "team_id": "T0TEST", "user_id": "U0BOT", "bot_id": "B0BOT"}
+        if method in ("chat.postMessage", "chat.update"):
+            channel = params.get("channel", "")
+            if channel in self.failing_channels or not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            ts = params.get("ts") if method == "chat.update" else f"{1764000000 + next(self._ts)}.000100"
+            if method == "chat.update" and (channel, ts) not in self.messages:
+                return {"ok": False, "error": "message_not_found"}
+            self.messages[(channel, ts)] = params
+            return {"ok": True, "channel": channel, "ts": ts, "message": {"text": params.get("text", "")}}
+        if method in ("chat.postEphemeral",):
+            return {"ok": True, "message_ts": f"{time.time():.6f}"}
+        if method in ("views.open", "views.publish"):
+            return {"ok": True, "view": {"id": "V0TEST", **params.get("view", {})}}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _handler_class(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep pytest output quiet
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8") if length else ""
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = {k: v[0] for k, v in parse_qs(raw).items()}
+                    for key in ("blocks", "view"):
+                        if isinstance(params.get(key), str):
+                            params[key] = json.loads(params[key])
+                if self.path.startswith("/response/"):
+                    method, authorized = "response_url", True
+                else:
+                    method = self.path.rsplit("/", 1)[-1]
+                    authorized = self.headers.get("Authorization") == f"Bearer {BOT_TOKEN}" or \
+                        params.get("token") == BOT_TOKEN
+                server._record(method, params, self.path)
+                body = json.dumps(server._answer(method, params, authorized)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
