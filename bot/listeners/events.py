@@ -38,7 +38,3 @@ def register(app: App, ctx) -> None:
             client.views_publish(user_id=event["user"], view=build_home(ctx))
         except Exception:
             log.exception("could not publish the App Home")
-
-    @app.event("message")
-    def ignore_messages():
-        """Messages in channels the bot is in are not for us; ack them so Slack does not retry."""
