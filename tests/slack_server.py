@@ -33,6 +33,7 @@ class SlackServer:
         self.messages: dict[tuple[str, str], dict] = {}  # (channel, ts) -> latest message
         self.failures: dict[str, str] = {}  # method -> Slack error code to answer with
         self.failing_channels: set[str] = set()
+        self.slow_seconds = 0.0  # a slow Slack: every Web API answer waits this long
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -164,6 +165,8 @@ class SlackServer:
                     method = self.path.rsplit("/", 1)[-1]
                     authorized = self.headers.get("Authorization") == f"Bearer {BOT_TOKEN}" or \
                         params.get("token") == BOT_TOKEN
+                if server.slow_seconds and method != "response_url":
+                    time.sleep(server.slow_seconds)
                 server._record(method, params, self.path)
                 body = json.dumps(server._answer(method, params, authorized)).encode()
                 self.send_response(200)

@@ -1,0 +1,51 @@
+"""The operating contract other deployments rely on: manifest, env names, Procfile."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from bot.messages import ACTION_ACK, ACTION_REORDERED, REORDER_MODAL_CALLBACK
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_ENV = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DATABASE_URL",
+                "ALERT_CHANNEL", "STOCK_SOURCE", "CHECK_INTERVAL_SECONDS", "REMIND_AFTER_HOURS",
+                "THRESHOLD_ADMINS", "PORT", "RUN_SCHEDULER", "STOCKBOT_LANG"]
+
+
+def test_manifest_declares_what_the_app_listens_to(bot):
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    commands = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert commands == {"/threshold", "/stock", "/reorder"}
+    assert all(c["should_escape"] for c in manifest["features"]["slash_commands"])  # channels arrive as IDs
+    assert all(c["url"].endswith("/slack/events") for c in manifest["features"]["slash_commands"])
+    settings = manifest["settings"]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["interactivity"]["request_url"].endswith("/slack/events")
+    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert {"commands", "chat:write"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+    # every command the running Bolt app handles is in the manifest, and the reverse
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot" / "listeners").glob("*.py"))
+    assert set(re.findall(r'@app\.command\("(/[a-z]+)"\)', source)) == commands
+    assert (ACTION_ACK, ACTION_REORDERED, REORDER_MODAL_CALLBACK) == ("ack_restock", "mark_reordered",
+                                                                     "reorder_modal")
+
+
+def test_env_example_and_readme_document_every_setting():
+    env_example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    config_source = (ROOT / "bot" / "config.py").read_text(encoding="utf-8")
+    read_by_code = set(re.findall(r'"([A-Z][A-Z_]+)"', config_source)) - {"GET"}
+    assert read_by_code == set(CONTRACT_ENV)
+    for name in CONTRACT_ENV:
+        assert re.search(rf"^{name}=", env_example, re.M), f"{name} missing from .env.example"
+        assert f"`{name}`" in readme, f"{name} missing from README"
+
+
+def test_procfile_runs_web_and_worker():
+    lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().strip().splitlines())
+    assert lines["web"].strip() == "stockbot run" and lines["worker"].strip() == "stockbot worker"
