@@ -106,9 +106,8 @@ def alert_message(lang: str, view: AlertView) -> dict:
     for reorder in view.reorders:
         status_lines.append(t(lang, "alert.reorder", quantity=qty(reorder.quantity), user=reorder.created_by,
                               eta=_eta_text(lang, reorder.eta)))
-        if reorder.late and view.recovered_available is None:
-            status_lines.append(t(lang, "alert.reorder_late", quantity=qty(reorder.quantity),
-                                  eta=reorder.eta.isoformat() if reorder.eta else ""))
+    if view.recovered_available is None:
+        status_lines.extend(_late_lines(lang, view))
     if view.acked_by:
         status_lines.append(t(lang, "alert.acked", user=view.acked_by,
                               when=slack_time(view.acked_at) if view.acked_at else ""))
@@ -132,9 +131,16 @@ def alert_message(lang: str, view: AlertView) -> dict:
     return {"text": alert_fallback_text(lang, view), "blocks": blocks}
 
 
+def _late_lines(lang: str, view: AlertView) -> list[str]:
+    return [t(lang, "alert.reorder_late", quantity=qty(r.quantity), eta=r.eta.isoformat())
+            for r in view.reorders if r.late and r.eta]
+
+
 def reminder_text(lang: str, view: AlertView) -> str:
-    return t(lang, "reminder", sku=view.sku, tier=tier_label(lang, view.tier), available=qty(view.available),
+    """A thread reply; a reorder past its ETA is called out here too, since it is the next alert."""
+    text = t(lang, "reminder", sku=view.sku, tier=tier_label(lang, view.tier), available=qty(view.available),
              level=qty(level_for(view.tier, view.warning_level, view.critical_level)))
+    return "\n".join([text, *_late_lines(lang, view)])
 
 
 def recovery_text(lang: str, sku: str, available: int, warning_level: int) -> str:

@@ -46,7 +46,12 @@ def make_wsgi_app(ctx: AppContext, bolt_app: App | None) -> Callable:
         if path == SLACK_PATH and slack_handler is not None:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
-            return slack_handler(environ, start_response)
+            try:
+                return slack_handler(environ, start_response)
+            except Exception:  # Bolt parses the body before checking the signature: broken JSON or a
+                # JSON list raise there. Slack never sends those; answer 400 instead of a 500.
+                log.warning("refused an unreadable request to %s", SLACK_PATH)
+                return _json(start_response, "400 Bad Request", {"error": "invalid request"})
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application
@@ -56,4 +61,6 @@ def create_server(wsgi_app: Callable, port: int, host: str = "0.0.0.0"):
     """A waitress server; call .run() to serve and .close() to stop. Port 0 picks a free port."""
     from waitress.server import create_server as waitress_server
 
-    return waitress_server(wsgi_app, host=host, port=port, threads=8, ident="stockbot")
+    # poll() rather than select(): no 1024-descriptor ceiling, and a close() from another
+    # thread (tests, shutdown) does not crash the loop.
+    return waitress_server(wsgi_app, host=host, port=port, threads=8, ident="stockbot", asyncore_use_poll=True)

@@ -74,6 +74,7 @@ class RunningBot:
     def stop(self) -> None:
         self.server.close()
         self.thread.join(timeout=5)
+        self.server.task_dispatcher.shutdown()
 
     def post_signed(self, body: str, content_type: str = "application/x-www-form-urlencoded",
                     headers: Optional[dict] = None) -> HttpResult:

@@ -347,3 +347,17 @@ def _alerts(bot, sku):
 def _alert(bot, sku) -> Alert:
     with Session(bot.ctx.engine) as session:
         return session.exec(select(Alert).where(Alert.sku == sku).order_by(Alert.tier.desc())).first()
+
+
+def test_reminder_calls_out_a_late_reorder(bot, slack, stock_file):
+    bot.ask("/threshold", "set SKU123 1500")
+    now = repo.utcnow()
+    write_stock(stock_file, {"SKU123": 100})
+    bot.checker.run_check(now=now)
+    bot.ask("/reorder", "SKU123 2000 eta 2d")
+    alert_ts = _alert(bot, "SKU123").ts
+    assert bot.checker.run_check(now=now + timedelta(days=1, hours=1)).reminded == 1
+    assert bot.checker.run_check(now=now + timedelta(days=3)).reminded == 1
+    on_time, late = [r["text"] for r in thread_replies(slack, alert_ts) if "Reminder" in r["text"]]
+    assert "LATE" not in on_time
+    assert "Reorder of 2,000 is LATE" in late
