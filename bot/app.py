@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from sqlalchemy.engine import Engine
 
 from bot.checker import Checker
 from bot.config import Settings
 from bot.context import AppContext
+from bot.i18n import t
 from bot.listeners import register_listeners
 from bot.notifier import Notifier, SlackNotifier, make_web_client
 from storage.db import init_db, make_engine
@@ -43,8 +44,13 @@ def build_app(settings: Settings, engine: Optional[Engine] = None) -> tuple[App,
 
     @app.error
     def on_error(error, body, logger):
-        # Bolt answers Slack itself; we only make sure the cause lands in the logs (no payload secrets).
-        logger.error("listener error: %s (%s)", error, type(error).__name__)
+        # Never a 500 for Slack: log the cause (not the payload) and answer 200 with an apology
+        # the user can see; anything not yet committed was rolled back with its session.
+        logger.error("listener error: %s (%s)", error, type(error).__name__, exc_info=error)
+        if isinstance(body, dict) and body.get("command"):
+            return BoltResponse(status=200, body={"response_type": "ephemeral",
+                                                  "text": t(settings.language, "reply.internal_error")})
+        return BoltResponse(status=200, body="")
 
     register_listeners(app, ctx)
     return app, ctx
