@@ -9,6 +9,7 @@ import json
 import os
 import threading
 import time
+import uuid
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, replace
@@ -16,7 +17,7 @@ from typing import Optional
 from urllib.parse import urlencode
 
 import pytest
-from sqlmodel import SQLModel
+from sqlalchemy import text
 
 from bot.app import build_app
 from bot.config import Settings, normalize_database_url
@@ -143,6 +144,12 @@ def _database_url(tmp_path) -> str:
     return normalize_database_url(url) if url else f"sqlite:///{tmp_path / 'stockbot-test.db'}"
 
 
+def _with_search_path(url: str, schema: str) -> str:
+    """The same Postgres database, but every connection (ours and a subprocess's) uses `schema`."""
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
 @pytest.fixture
 def slack():
     server = SlackServer().start()
@@ -152,13 +159,34 @@ def slack():
 
 @pytest.fixture
 def database_url(tmp_path):
+    """A fresh database per test: a SQLite file, or a new schema in the Postgres test database.
+
+    A schema per test (rather than dropping tables) means a connection left open by a
+    finished test can never block the next one, and parallel runs do not collide.
+    """
     url = _database_url(tmp_path)
-    engine = make_engine(url)
-    if not url.startswith("sqlite"):
-        SQLModel.metadata.drop_all(engine)  # a clean Postgres schema for each test
+    if url.startswith("sqlite"):
+        engine = make_engine(url)
+        init_db(engine)
+        engine.dispose()
+        yield url
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    test_url = _with_search_path(url, schema)
+    engine = make_engine(test_url)
     init_db(engine)
     engine.dispose()
-    return url
+    yield test_url
+    try:
+        with admin.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    except Exception:  # a straggling connection holds a lock: leave the schema, never hang the suite
+        pass
+    admin.dispose()
 
 
 @pytest.fixture
