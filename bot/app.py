@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 from typing import Optional
 
 from slack_bolt import App, BoltResponse
@@ -30,9 +31,13 @@ def build_context(settings: Settings, engine: Optional[Engine] = None,
     return AppContext(settings=settings, engine=engine, checker=Checker(engine, settings, notifier))
 
 
-def build_app(settings: Settings, engine: Optional[Engine] = None) -> tuple[App, AppContext]:
+def build_app(settings: Settings, engine: Optional[Engine] = None,
+              listener_executor: Optional[Executor] = None) -> tuple[App, AppContext]:
+    """The Bolt app and its context. `listener_executor` is where listeners run after ack()
+    (default: Bolt's own pool); tests pass one they can wait on."""
     client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
     ctx = build_context(settings, engine, SlackNotifier(client))
+    extra = {"listener_executor": listener_executor} if listener_executor is not None else {}
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
@@ -40,6 +45,7 @@ def build_app(settings: Settings, engine: Optional[Engine] = None) -> tuple[App,
         token_verification_enabled=True,
         # Listeners run after ack in Bolt's thread pool; Slack gets its answer at once.
         process_before_response=False,
+        **extra,
     )
 
     @app.error

@@ -65,7 +65,10 @@ def remove_threshold(session: Session, sku: str, user: str, now: datetime) -> Op
 
 def list_thresholds(session: Session, prefix: str, page: int,
                     page_size: int = LIST_PAGE_SIZE) -> tuple[list[Threshold], int]:
-    where = col(Threshold.sku).startswith(prefix, autoescape=True) if prefix else literal(True)
+    # LIKE is case-insensitive on SQLite, but SKUs are case-sensitive (sku123 != SKU123):
+    # the substr comparison keeps the prefix filter exact on every database.
+    where = (col(Threshold.sku).startswith(prefix, autoescape=True)
+             & (func.substr(Threshold.sku, 1, len(prefix)) == prefix)) if prefix else literal(True)
     total = session.exec(select(func.count()).select_from(Threshold).where(where)).one()
     rows = session.exec(select(Threshold).where(where).order_by(Threshold.sku)
                         .offset((page - 1) * page_size).limit(page_size)).all()

@@ -12,6 +12,7 @@ import time
 import uuid
 import urllib.error
 import urllib.request
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Optional
 from urllib.parse import urlencode
@@ -56,12 +57,48 @@ def http(method: str, url: str, body: str = "", headers: Optional[dict] = None) 
         return HttpResult(error.code, error.read().decode())
 
 
+def wait_until(condition, timeout: float = 5.0):
+    """Poll until `condition()` is truthy and return it (the app writes after Slack gets its answer)."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+    return value
+
+
+class ListenerPool(ThreadPoolExecutor):
+    """Bolt's listener pool, countable: tests wait for the work a listener does after ack()."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=10, thread_name_prefix="listener")
+        self._pending: set[Future] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            pending = list(self._pending)
+        _, not_done = wait(pending, timeout=timeout)
+        assert not not_done, f"{len(not_done)} listener(s) still running after {timeout}s"
+
+
 class RunningBot:
     """The real app (Bolt + listeners + checker) behind a real waitress server."""
 
     def __init__(self, settings: Settings, engine, slack: SlackServer) -> None:
         self.settings, self.slack = settings, slack
-        self.app, self.ctx = build_app(settings, engine)
+        self.listeners = ListenerPool()
+        self.app, self.ctx = build_app(settings, engine, listener_executor=self.listeners)
         self.server = create_server(make_wsgi_app(self.ctx, self.app), port=0, host="127.0.0.1")
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -76,6 +113,11 @@ class RunningBot:
         self.server.close()
         self.thread.join(timeout=5)
         self.server.task_dispatcher.shutdown()
+        self.listeners.shutdown(wait=True, cancel_futures=True)
+
+    def settle(self) -> None:
+        """Wait until every listener has finished what it does after ack() (replies, immediate checks)."""
+        self.listeners.wait_idle()
 
     def post_signed(self, body: str, content_type: str = "application/x-www-form-urlencoded",
                     headers: Optional[dict] = None) -> HttpResult:
@@ -100,11 +142,12 @@ class RunningBot:
         """Run a slash command and return the reply the user sees (in the ack, or via response_url)."""
         result = self.command(command, text, user=user)
         assert result.status == 200, (result.status, result.body)
-        if result.body:
-            reply = json.loads(result.body)
-            if reply.get("text"):
-                return reply["text"]
-        return self.slack.wait_for_response(result.response_key)["text"]
+        reply = json.loads(result.body).get("text") if result.body else None
+        reply = reply or self.slack.wait_for_response(result.response_key)["text"]
+        # The reply comes first; work the command does after it (e.g. checking a SKU whose level
+        # just changed) is finished before the test goes on, so the next step cannot race it.
+        self.settle()
+        return reply
 
     def action(self, action_id: str, value: str, user: str = "U0BUYER", channel: str = ALERT_CHANNEL,
                message_ts: str = "1764000001.000100") -> HttpResult:

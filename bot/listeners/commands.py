@@ -75,7 +75,11 @@ def _threshold(ctx, request, user: str, respond) -> None:
             channel = request.channel or (existing.channel if existing else None)
             old = repo.save_threshold(session, request.sku, request.warning_level, critical, channel, user, now)
             session.commit()
-            respond(text=replies.threshold_saved(lang, repo.get_threshold(session, request.sku), old))
+            text = replies.threshold_saved(lang, repo.get_threshold(session, request.sku), old)
+            # End the read transaction before talking to Slack and waiting for the checker's lock:
+            # an idle transaction held meanwhile blocks DDL and can deadlock with a running check.
+            session.close()
+            respond(text=text)
             ctx.checker.run_check([request.sku])  # alert right away if already below the new level
         elif isinstance(request, parse.ThresholdGet):
             found = repo.get_threshold(session, request.sku)
@@ -102,6 +106,7 @@ def _stock(ctx, request, respond) -> None:
     with open_session(ctx.engine) as session:
         rows = repo.stock_rows(session, request.sku)
         if isinstance(request, parse.StockSet):
+            session.close()  # no transaction stays open during the write, respond() and the check
             warehouse = request.warehouse
             if warehouse is None:
                 if len(rows) > 1:
