@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot import messages
 from bot.config import Settings
@@ -352,7 +352,3 @@ class Checker:
                                    messages.source_recovered_text(self.lang, spec, rows_read))
             except NotifyError as exc:
                 log.error("Slack refused the source recovery notice: %s", exc)
-
-
-def open_alert_for(session: Session, alert_id: int) -> Optional[Alert]:
-    return session.exec(select(Alert).where(col(Alert.id) == alert_id)).first()

@@ -13,6 +13,7 @@ from typing import Iterable, Iterator, Optional, Sequence
 from sqlalchemy import func, literal, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import Alert, Episode, Meta, Reorder, SourceState, Stock, Threshold, ThresholdChange
@@ -175,35 +176,78 @@ class Candidate:
     episode_id: Optional[int]
 
 
-def iter_candidates(engine: Engine, skus: Optional[Sequence[str]] = None,
-                    batch_size: int = 2000) -> Iterator[list[Candidate]]:
+RANGE_SPAN = 50_000  # SKUs per keyset range: bounds memory whatever the catalogue size
+BATCH_SIZE = 1_000  # candidates handed to the caller at a time (also bounds IN-list sizes)
+
+
+def candidate_query(lower: Optional[str] = None, upper: Optional[str] = None,
+                    skus: Optional[Sequence[str]] = None):
     """SKUs at or below their warning level, or with an open episode (they may have recovered).
 
-    Keyset-paged by SKU so memory stays flat however many SKUs there are, and no cursor
-    is held open while the caller writes.
+    Shaped so the database does little more than the plain below-threshold query: the scan
+    sums stock per SKU and tests it; the alert details (name, read time, episode) are scalar
+    subqueries in the select list, so they are looked up only for the rows that pass HAVING,
+    not for every SKU in the catalogue.
     """
+    other = aliased(Stock)
     available = func.sum(Stock.available)
-    base = (select(Threshold.sku, Threshold.warning_level, Threshold.critical_level, Threshold.channel,
-                   available.label("available"), func.max(Stock.read_at).label("read_at"),
-                   func.max(Stock.name).label("name"), col(Episode.id).label("episode_id"))
-            .join(Stock, col(Stock.sku) == Threshold.sku)
-            .outerjoin(Episode, col(Episode.open_sku) == Threshold.sku)
-            .group_by(Threshold.sku, Episode.id)
-            .having(or_(available <= Threshold.warning_level, col(Episode.id).is_not(None)))
-            .order_by(Threshold.sku))
+    in_range = []
+    if lower is not None:
+        in_range.append(col(Threshold.sku) > lower)
+    if upper is not None:
+        in_range.append(col(Threshold.sku) <= upper)
     if skus is not None:
-        base = base.where(col(Threshold.sku).in_(list(skus)))
-    after: Optional[str] = None
+        in_range.append(col(Threshold.sku).in_(list(skus)))
+    open_skus = select(Episode.open_sku).where(col(Episode.open_sku).is_not(None))
+    if lower is not None:
+        open_skus = open_skus.where(col(Episode.open_sku) > lower)
+    if upper is not None:
+        open_skus = open_skus.where(col(Episode.open_sku) <= upper)
+    read_at = select(func.max(other.read_at)).where(other.sku == Threshold.sku).scalar_subquery()
+    name = select(func.max(other.name)).where(other.sku == Threshold.sku).scalar_subquery()
+    episode_id = select(Episode.id).where(col(Episode.open_sku) == Threshold.sku).scalar_subquery()
+    return (select(Threshold.sku, Threshold.warning_level, Threshold.critical_level, Threshold.channel,
+                   available.label("available"), read_at.label("read_at"), name.label("name"),
+                   episode_id.label("episode_id"))
+            .join(Stock, col(Stock.sku) == Threshold.sku)
+            .where(*in_range)
+            .group_by(Threshold.sku)
+            .having(or_(available <= Threshold.warning_level, col(Threshold.sku).in_(open_skus)))
+            .order_by(Threshold.sku))
+
+
+def iter_candidates(engine: Engine, skus: Optional[Sequence[str]] = None,
+                    span: int = RANGE_SPAN, batch_size: int = BATCH_SIZE) -> Iterator[list[Candidate]]:
+    """Candidates (see candidate_query) in batches of at most `batch_size`.
+
+    A full check walks the catalogue in key ranges of `span` SKUs: each range is one
+    index-bounded scan, so the whole walk costs about one pass, memory stays flat however
+    many SKUs there are, and no cursor is held open while the caller posts to Slack.
+    An immediate check (`skus` given) looks up just those SKUs.
+    """
+    def batches(rows) -> Iterator[list[Candidate]]:
+        for start in range(0, len(rows), batch_size):
+            yield [Candidate(*row) for row in rows[start:start + batch_size]]
+
+    if skus is not None:
+        wanted = list(dict.fromkeys(skus))
+        for start in range(0, len(wanted), batch_size):
+            with engine.connect() as conn:
+                rows = conn.execute(candidate_query(skus=wanted[start:start + batch_size])).all()
+            yield from batches(rows)
+        return
+    lower: Optional[str] = None
     while True:
-        query = base if after is None else base.where(Threshold.sku > after)
+        boundary = select(Threshold.sku).order_by(Threshold.sku).offset(span - 1).limit(1)
+        if lower is not None:
+            boundary = boundary.where(col(Threshold.sku) > lower)
         with engine.connect() as conn:
-            rows = conn.execute(query.limit(batch_size)).all()
-        if not rows:
+            upper = conn.execute(boundary).scalar()  # None: this is the last range
+            rows = conn.execute(candidate_query(lower, upper)).all()
+        yield from batches(rows)
+        if upper is None:
             return
-        yield [Candidate(*row) for row in rows]
-        if len(rows) < batch_size:
-            return
-        after = rows[-1].sku
+        lower = upper
 
 
 # ---- sources and meta --------------------------------------------------------------------
