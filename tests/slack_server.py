@@ -17,6 +17,7 @@ from typing import Callable, Optional
 from urllib.parse import parse_qs
 
 BOT_TOKEN = "xoxb-test-token-not-real"
+APP_TOKEN = "xapp-1-test-token-not-real"  # app-level token: only apps.connections.open accepts it
 
 
 @dataclass
@@ -34,6 +35,7 @@ class SlackServer:
         self.failures: dict[str, str] = {}  # method -> Slack error code to answer with
         self.failing_channels: set[str] = set()
         self.slow_seconds = 0.0  # a slow Slack: every Web API answer waits this long
+        self.socket_mode_url: Optional[str] = None  # what apps.connections.open hands out
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -124,6 +126,10 @@ class SlackServer:
             return {"ok": False, "error": "invalid_auth"}
         if method in self.failures:
             return {"ok": False, "error": self.failures[method]}
+        if method == "apps.connections.open":
+            if not self.socket_mode_url:
+                return {"ok": False, "error": "not_allowed_token_type"}
+            return {"ok": True, "url": self.socket_mode_url}
         if method == "auth.test":
             return {"ok": True, "url": "https://stockbot-test.slack.com/", "team": "Test", "user": "stockbot",
                     "team_id": "T0TEST", "user_id": "U0BOT", "bot_id": "B0BOT"}
@@ -163,8 +169,9 @@ class SlackServer:
                     method, authorized = "response_url", True
                 else:
                     method = self.path.rsplit("/", 1)[-1]
-                    authorized = self.headers.get("Authorization") == f"Bearer {BOT_TOKEN}" or \
-                        params.get("token") == BOT_TOKEN
+                    token = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+                    authorized = self.headers.get("Authorization") == f"Bearer {token}" or \
+                        params.get("token") == token
                 if server.slow_seconds and method != "response_url":
                     time.sleep(server.slow_seconds)
                 server._record(method, params, self.path)

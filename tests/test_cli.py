@@ -33,6 +33,17 @@ def stockbot_env(slack, database_url, stock_file, **extra) -> dict:
     return env
 
 
+def stop(process: subprocess.Popen) -> str:
+    """Stop a `stockbot` process as a platform would (SIGTERM, then kill) and return its output."""
+    process.terminate()
+    try:
+        output, _ = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output
+
+
 def stockbot(*args: str) -> list[str]:
     return [sys.executable, "-m", "bot.cli", *args]
 
@@ -97,12 +108,7 @@ def running_process(slack, database_url, stock_file):
         process.kill()
         pytest.fail("stockbot run did not answer /healthz: " + (process.stdout.read() if process.stdout else ""))
     yield process, base
-    process.terminate()
-    try:
-        output, _ = process.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
+    output = stop(process)
     assert BOT_TOKEN not in output and SIGNING_SECRET not in output
 
 
@@ -146,5 +152,4 @@ def test_worker_runs_checks_without_serving_http(slack, database_url, stock_file
         [post] = slack.wait_for("chat.postMessage", lambda p: "SKU777" in p.get("text", ""), timeout=30)
         assert post["text"].startswith("WARNING")
     finally:
-        process.terminate()
-        process.communicate(timeout=10)
+        stop(process)
