@@ -12,8 +12,11 @@ import subprocess
 import time
 
 import pytest
+from sqlmodel import select
 
-from tests.conftest import ALERT_CHANNEL, http, write_stock
+from storage.db import make_engine, session as open_session
+from storage.models import Alert
+from tests.conftest import ALERT_CHANNEL, http, wait_until, write_stock
 from tests.slack_server import APP_TOKEN, BOT_TOKEN
 from tests.socket_mode_server import SocketModeServer
 from tests.test_cli import free_port, stockbot, stockbot_env, stop
@@ -43,7 +46,17 @@ def socket_mode_process(slack, socket_mode, database_url, stock_file):
     assert APP_TOKEN not in output and BOT_TOKEN not in output, "tokens must never be logged"
 
 
-def test_socket_mode_serves_commands_and_buttons(socket_mode_process, socket_mode, slack, stock_file):
+def stored_ts(database_url: str, sku: str):
+    engine = make_engine(database_url)
+    try:
+        with open_session(engine) as session:
+            alert = session.exec(select(Alert).where(Alert.sku == sku)).first()
+            return alert.ts if alert else None
+    finally:
+        engine.dispose()
+
+
+def test_socket_mode_serves_commands_and_buttons(socket_mode_process, socket_mode, slack, stock_file, database_url):
     process, health_url = socket_mode_process
     [opened] = slack.of("apps.connections.open")
     assert "token" not in opened.params  # the app token travels in the Authorization header
@@ -61,6 +74,8 @@ def test_socket_mode_serves_commands_and_buttons(socket_mode_process, socket_mod
     [button] = [element for block in alert["blocks"] if block["type"] == "actions"
                 for element in block["elements"] if element["action_id"] == "ack_restock"]
     ts = next(ts for (channel, ts), message in slack.messages.items() if message is alert)
+    # A person cannot press the button before the app has stored the message's ts; a test can.
+    wait_until(lambda: stored_ts(database_url, "SKU123") == ts, timeout=5)
 
     envelope = socket_mode.push_interactive({
         "type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": "U0WAREHOUSE", "name": "warehouse"},
