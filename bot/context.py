@@ -8,9 +8,9 @@ from typing import Callable
 
 from sqlalchemy.engine import Engine
 
-from bot.i18n import t
 from bot.checker import Checker
 from bot.config import Settings
+from bot.i18n import t
 
 log = logging.getLogger(__name__)
 

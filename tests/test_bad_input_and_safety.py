@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from sqlmodel import Session, col, select
 
-from storage import repo
 from storage.models import Alert, Episode, Reorder, Stock, Threshold, ThresholdChange
 from tests.conftest import SIGNING_SECRET, http, sign, wait_until, write_stock
 from tests.slack_server import BOT_TOKEN
@@ -71,7 +69,7 @@ BAD_COMMANDS = [
     ("/threshold", "set SKU123 1500 critical -1", "The critical level can't be negative (got -1)."),
     ("/threshold", "set SKU123 1500 channel", "Which channel? Pick one after `channel`"),
     ("/threshold", "set SKU123 1500 channel stock-alerts", "`stock-alerts` is not a channel I can use."),
-    ("/threshold", "set SKU123 1500 colour red", "Unknown option `colour` (use: critical, channel)."),
+    ("/threshold", "set SKU123 1500 colour red", "Unknown option `colour` (use: critical, channel, warehouse)."),
     ("/threshold", "frobnicate SKU123", "Unknown command `frobnicate` (use: set, get, list, remove, history, help)."),
     ("/threshold", "set SKU123 " + "9" * 9990, "That command is 10001 characters long; the limit is 1000."),
     ("/threshold", "x" * 10_000, "That command is 10000 characters long; the limit is 1000."),

@@ -14,7 +14,8 @@ import time
 import pytest
 from sqlmodel import select
 
-from storage.db import make_engine, session as open_session
+from storage.db import make_engine
+from storage.db import session as open_session
 from storage.models import Alert
 from tests.conftest import ALERT_CHANNEL, http, wait_until, write_stock
 from tests.slack_server import APP_TOKEN, BOT_TOKEN

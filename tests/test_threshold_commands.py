@@ -5,8 +5,6 @@ Results are read from the replies the loopback Slack received and from the real 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlmodel import Session, col, select
 

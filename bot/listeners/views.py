@@ -6,10 +6,10 @@ import logging
 
 from slack_bolt import App
 
+from bot import replies
 from bot.core.commands import MAX_NOTE_LENGTH, CommandError, parse_eta, parse_quantity
 from bot.i18n import t
 from bot.messages import REORDER_MODAL_CALLBACK, command_error_text
-from bot import replies
 from storage import repo
 from storage.db import session as open_session
 from storage.models import Alert
