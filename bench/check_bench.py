@@ -157,8 +157,8 @@ def best_of(repeats: int, action) -> tuple[float, object]:
 
 
 def measure(db_path: str, api_url: str, repeats: int) -> dict:
-    from bot.config import Settings
     from bot.checker import Checker
+    from bot.config import Settings
     from bot.notifier import SlackNotifier, make_web_client
     from storage import repo
     from tests.slack_server import BOT_TOKEN

@@ -3,7 +3,7 @@ can share one file; Postgres is used as is."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -30,8 +30,28 @@ def make_engine(database_url: str) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    """Create missing tables. Existing tables and their rows are never touched."""
+    """Create missing tables and add missing nullable columns; rows are never touched.
+
+    New versions only ever add tables or nullable columns, so an upgrade is this additive
+    step: an existing install keeps every threshold, episode and reorder it has.
+    """
     SQLModel.metadata.create_all(engine)
+    add_missing_columns(engine)
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    added = []
+    with engine.begin() as conn:
+        inspector = inspect(conn)
+        for table in SQLModel.metadata.sorted_tables:
+            existing = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in existing or not column.nullable or column.primary_key:
+                    continue
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+                added.append(f"{table.name}.{column.name}")
+    return added
 
 
 def database_ok(engine: Engine) -> bool:

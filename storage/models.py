@@ -21,6 +21,8 @@ class Threshold(SQLModel, table=True):
     channel: Optional[str] = Field(default=None, max_length=32)  # None: ALERT_CHANNEL
     updated_by: str = Field(max_length=32)
     updated_at: datetime
+    # None: the levels apply to the SKU's total over all warehouses; else to this warehouse only.
+    warehouse: Optional[str] = Field(default=None, max_length=64)
 
 
 class ThresholdChange(SQLModel, table=True):
@@ -52,6 +54,44 @@ class Stock(SQLModel, table=True):
     name: Optional[str] = Field(default=None, max_length=255)
     source: str = Field(max_length=255)
     read_at: datetime
+    on_order: Optional[int] = None  # inbound quantity reported by the source (ERP/WMS push)
+
+
+class SalesDay(SQLModel, table=True):
+    """Units sold per SKU, warehouse ('' when unknown), day and source: one small row each.
+
+    Writing the same (sku, warehouse, day, source) again replaces the units, so re-sent
+    pushes, re-imported files and re-synced orders never count twice.
+    """
+
+    __tablename__ = "sales_day"
+    sku: str = Field(primary_key=True, max_length=SKU_MAX_LENGTH)
+    warehouse: str = Field(default="", primary_key=True, max_length=64)
+    day: date = Field(primary_key=True)
+    source: str = Field(primary_key=True, max_length=64)
+    units: int
+
+
+class OrderLine(SQLModel, table=True):
+    """Units of one SKU in one marketplace order, kept so an order seen again (its status
+    changed, or a webhook was redelivered) replaces its units instead of adding them."""
+
+    __tablename__ = "order_line"
+    source: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=SKU_MAX_LENGTH)
+    warehouse: str = Field(default="", primary_key=True, max_length=64)
+    day: date
+    units: int
+    cancelled: bool = False
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """Webhook deliveries already handled: marketplaces redeliver until they see a 200."""
+
+    __tablename__ = "webhook_delivery"
+    key: str = Field(primary_key=True, max_length=128)
+    received_at: datetime
 
 
 class Episode(SQLModel, table=True):
@@ -90,6 +130,10 @@ class Alert(SQLModel, table=True):
     acked_by: Optional[str] = Field(default=None, max_length=32)
     acked_at: Optional[datetime] = None
     last_reminded_at: Optional[datetime] = None
+    warehouse: Optional[str] = Field(default=None, max_length=64)  # the threshold watches this one
+    source_on_order: Optional[int] = None  # inbound quantity the stock source reported
+    # Set when this SKU was missing from its source's latest read: the numbers are "as of".
+    stale_source: Optional[str] = Field(default=None, max_length=255)
 
 
 class Reorder(SQLModel, table=True):
@@ -116,6 +160,8 @@ class SourceState(SQLModel, table=True):
     last_error_at: Optional[datetime] = None
     rows_read: int = 0
     content_hash: Optional[str] = Field(default=None, max_length=64)
+    # When rows were last written from this source; its rows read earlier are stale.
+    last_written_at: Optional[datetime] = None
 
 
 class Meta(SQLModel, table=True):

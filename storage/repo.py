@@ -7,7 +7,7 @@ they write; the caller owns the transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Iterable, Iterator, Optional, Sequence
 
 from sqlalchemy import func, literal, or_
@@ -16,7 +16,18 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.models import Alert, Episode, Meta, Reorder, SourceState, Stock, Threshold, ThresholdChange
+from storage.models import (
+    Alert,
+    Episode,
+    Meta,
+    OrderLine,
+    Reorder,
+    SalesDay,
+    SourceState,
+    Stock,
+    Threshold,
+    ThresholdChange,
+)
 
 LIST_PAGE_SIZE = 25
 
@@ -33,17 +44,19 @@ def get_threshold(session: Session, sku: str) -> Optional[Threshold]:
 
 
 def save_threshold(session: Session, sku: str, warning_level: int, critical_level: int,
-                   channel: Optional[str], user: str, now: datetime) -> Optional[Threshold]:
+                   channel: Optional[str], user: str, now: datetime,
+                   warehouse: Optional[str] = None) -> Optional[Threshold]:
     """Create or change a threshold and record the change. Returns the old values (a copy) or None."""
     current = session.get(Threshold, sku)
     old = Threshold.model_validate(current.model_dump()) if current else None
     if current is None:
         current = Threshold(sku=sku, warning_level=warning_level, critical_level=critical_level,
-                            channel=channel, updated_by=user, updated_at=now)
+                            channel=channel, updated_by=user, updated_at=now, warehouse=warehouse)
         session.add(current)
     else:
         current.warning_level, current.critical_level = warning_level, critical_level
         current.channel, current.updated_by, current.updated_at = channel, user, now
+        current.warehouse = warehouse
     session.add(ThresholdChange(
         sku=sku, changed_by=user, changed_at=now, action="set",
         old_warning=old.warning_level if old else None, old_critical=old.critical_level if old else None,
@@ -102,9 +115,50 @@ def upsert_stock(conn: Connection, rows: Sequence[dict]) -> None:
     statement = insert.on_conflict_do_update(
         index_elements=["sku", "warehouse"],
         set_={"available": insert.excluded.available, "name": func.coalesce(insert.excluded.name, table.c.name),
-              "source": insert.excluded.source, "read_at": insert.excluded.read_at},
+              "source": insert.excluded.source, "read_at": insert.excluded.read_at,
+              # Left out of a row (None): keep what an earlier read said; send 0 to clear.
+              "on_order": func.coalesce(insert.excluded.on_order, table.c.on_order)},
     )
+    conn.execute(statement, [{"name": None, "on_order": None, **row} for row in rows])
+
+
+def upsert_sales(conn: Connection, rows: Sequence[dict]) -> None:
+    """Insert or replace daily units: the same (sku, warehouse, day, source) sent again replaces them."""
+    if not rows:
+        return
+    table = SalesDay.__table__
+    insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    statement = insert.on_conflict_do_update(index_elements=["sku", "warehouse", "day", "source"],
+                                             set_={"units": insert.excluded.units})
     conn.execute(statement, list(rows))
+
+
+def replace_order_lines(conn: Connection, source: str, rows: Sequence[dict]) -> None:
+    """Store marketplace order lines (an order seen again replaces its lines) and rebuild the
+    daily sales of every (sku, warehouse, day) they touch from all lines of that source."""
+    if not rows:
+        return
+    table = OrderLine.__table__
+    insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    conn.execute(insert.on_conflict_do_update(
+        index_elements=["source", "order_id", "sku", "warehouse"],
+        set_={"day": insert.excluded.day, "units": insert.excluded.units, "cancelled": insert.excluded.cancelled},
+    ), list(rows))
+    touched = {(row["sku"], row["warehouse"], row["day"]) for row in rows}
+    totals = []
+    for sku, warehouse, day in touched:
+        units = conn.execute(select(func.coalesce(func.sum(OrderLine.units), 0)).where(
+            OrderLine.source == source, OrderLine.sku == sku, OrderLine.warehouse == warehouse,
+            OrderLine.day == day, col(OrderLine.cancelled).is_(False))).scalar_one()
+        totals.append({"sku": sku, "warehouse": warehouse, "day": day, "source": source, "units": int(units)})
+    upsert_sales(conn, totals)
+
+
+def daily_sales(session: Session, sku: str, since: date) -> dict[date, int]:
+    """Units per day for a SKU (all warehouses and sources) from `since` on."""
+    query = (select(SalesDay.day, func.sum(SalesDay.units)).where(SalesDay.sku == sku, col(SalesDay.day) >= since)
+             .group_by(SalesDay.day).order_by(SalesDay.day))
+    return {day: int(units) for day, units in session.exec(query).all()}
 
 
 # ---- episodes, alerts, reorders ----------------------------------------------------------
@@ -171,13 +225,22 @@ class Candidate:
     critical_level: int
     channel: Optional[str]
     available: int
-    read_at: datetime
+    read_at: datetime  # the oldest reading the total depends on: what "as of" means
     name: Optional[str]
     episode_id: Optional[int]
+    warehouse: Optional[str] = None  # the threshold watches this warehouse only
+    source_on_order: int = 0  # inbound quantity the stock source reported
+    source: Optional[str] = None
 
 
 RANGE_SPAN = 50_000  # SKUs per keyset range: bounds memory whatever the catalogue size
 BATCH_SIZE = 1_000  # candidates handed to the caller at a time (also bounds IN-list sizes)
+
+
+def _watched(stock) -> object:
+    """The stock rows a threshold watches: all of the SKU's, or one warehouse's."""
+    return (col(stock.sku) == Threshold.sku) & or_(col(Threshold.warehouse).is_(None),
+                                                    col(stock.warehouse) == Threshold.warehouse)
 
 
 def candidate_query(lower: Optional[str] = None, upper: Optional[str] = None,
@@ -203,13 +266,17 @@ def candidate_query(lower: Optional[str] = None, upper: Optional[str] = None,
         open_skus = open_skus.where(col(Episode.open_sku) > lower)
     if upper is not None:
         open_skus = open_skus.where(col(Episode.open_sku) <= upper)
-    read_at = select(func.max(other.read_at)).where(other.sku == Threshold.sku).scalar_subquery()
-    name = select(func.max(other.name)).where(other.sku == Threshold.sku).scalar_subquery()
+
+    def detail(expression):
+        return select(expression).where(_watched(other)).scalar_subquery()
+
     episode_id = select(Episode.id).where(col(Episode.open_sku) == Threshold.sku).scalar_subquery()
     return (select(Threshold.sku, Threshold.warning_level, Threshold.critical_level, Threshold.channel,
-                   available.label("available"), read_at.label("read_at"), name.label("name"),
-                   episode_id.label("episode_id"))
-            .join(Stock, col(Stock.sku) == Threshold.sku)
+                   available.label("available"), detail(func.min(other.read_at)).label("read_at"),
+                   detail(func.max(other.name)).label("name"), episode_id.label("episode_id"),
+                   Threshold.warehouse, detail(func.coalesce(func.sum(other.on_order), 0)).label("on_order"),
+                   detail(func.max(other.source)).label("source"))
+            .join(Stock, _watched(Stock))
             .where(*in_range)
             .group_by(Threshold.sku)
             .having(or_(available <= Threshold.warning_level, col(Threshold.sku).in_(open_skus)))
@@ -260,9 +327,26 @@ def source_state(session: Session, name: str) -> SourceState:
     return state
 
 
+def source_written_at(session: Session) -> dict[str, datetime]:
+    return {state.name: state.last_written_at for state in session.exec(select(SourceState))
+            if state.last_written_at is not None}
+
+
+def list_source_states(session: Session) -> list[SourceState]:
+    return list(session.exec(select(SourceState).order_by(SourceState.name)).all())
+
+
 def get_meta(session: Session, key: str) -> Optional[str]:
     row = session.get(Meta, key)
     return row.value if row else None
+
+
+def set_meta_conn(conn: Connection, key: str, value: str) -> None:
+    """set_meta inside a Core transaction (the caller's engine.begin())."""
+    table = Meta.__table__
+    insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_={"value": insert.excluded.value}),
+                 [{"key": key, "value": value}])
 
 
 def set_meta(session: Session, key: str, value: str) -> None:

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from storage import repo
-from storage.db import make_engine, session as open_session
+from storage.db import make_engine
+from storage.db import session as open_session
 from storage.models import Episode
 
 READ_AT = datetime(2026, 11, 25, 8, 30, tzinfo=timezone.utc)
@@ -50,8 +51,32 @@ def test_candidates_are_below_warning_or_have_an_open_episode(engine):
     a1 = candidates["A-1"]
     assert (a1.available, a1.warning_level, a1.critical_level, a1.episode_id) == (100, 100, 50, None)
     assert a1.name == "name of A-1"
-    assert a1.read_at == READ_AT + timedelta(minutes=1)  # the latest read over its warehouses
+    assert a1.read_at == READ_AT  # the oldest read over its warehouses: the total is as old as that
     assert candidates["Z-9"].episode_id is not None and candidates["Z-9"].available == 80
+
+
+def test_a_warehouse_threshold_watches_that_warehouse_only(engine):
+    load(engine, levels={"W-1": 100, "W-2": 100}, stock={"W-1": [500, 40], "W-2": [500, 40]})
+    with open_session(engine) as session:
+        threshold = repo.get_threshold(session, "W-1")
+        threshold.warehouse = "WH1"  # the second warehouse (40 units) is the one W-1 watches
+        session.add(threshold)
+        session.commit()
+    candidates = {c.sku: c for c in found(engine)}
+    assert sorted(candidates) == ["W-1"]  # W-2's total (540) is above its level
+    assert (candidates["W-1"].available, candidates["W-1"].warehouse) == (40, "WH1")
+
+
+def test_on_order_reported_by_the_source_is_summed(engine):
+    load(engine, levels={"O-1": 100}, stock={"O-1": [10, 20]})
+    with engine.begin() as conn:
+        repo.upsert_stock(conn, [{"sku": "O-1", "warehouse": "WH0", "available": 10, "on_order": 300,
+                                  "source": "push", "read_at": READ_AT}])
+        # a later row without on_order keeps what was reported before
+        repo.upsert_stock(conn, [{"sku": "O-1", "warehouse": "WH0", "available": 5, "source": "push",
+                                  "read_at": READ_AT}])
+    [candidate] = found(engine)
+    assert (candidate.available, candidate.source_on_order) == (25, 300)
 
 
 @pytest.mark.parametrize("span, batch_size", [(1, 1), (2, 3), (3, 2), (7, 1000), (1000, 1000)])
@@ -77,3 +102,24 @@ def test_immediate_check_looks_up_only_the_given_skus_in_bounded_batches(engine)
 def test_an_empty_catalogue_has_no_candidates(engine):
     assert found(engine) == []
     assert found(engine, skus=["SKU123"]) == []
+
+
+def test_an_older_database_gains_new_columns_and_keeps_its_rows(tmp_path):
+    """Upgrading adds nullable columns in place: thresholds set with an older version survive."""
+    import sqlite3
+
+    from storage.db import init_db
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # the threshold table as the first release created it
+        conn.execute("CREATE TABLE threshold (sku VARCHAR(64) NOT NULL PRIMARY KEY, warning_level INTEGER NOT NULL,"
+                     " critical_level INTEGER NOT NULL, channel VARCHAR(32), updated_by VARCHAR(32) NOT NULL,"
+                     " updated_at DATETIME NOT NULL)")
+        conn.execute("INSERT INTO threshold VALUES ('SKU123', 1500, 750, NULL, 'U0OLD', '2026-11-01 00:00:00.000000')")
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    with open_session(engine) as session:
+        kept = repo.get_threshold(session, "SKU123")
+        assert (kept.warning_level, kept.critical_level, kept.warehouse) == (1500, 750, None)
+    init_db(engine)  # running it again changes nothing
+    engine.dispose()
