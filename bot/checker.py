@@ -10,7 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -20,8 +20,8 @@ from bot import messages
 from bot.config import Settings
 from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
 from bot.notifier import Notifier, NotifyError
-from bot.sources import SourceError, parse_source_spec
-from bot.sources.csv_source import file_fingerprint, read_csv
+from bot.sources import SalesRow, SourceError, StockRow
+from bot.sources.registry import PUSH_SOURCE, Source, plan_sources
 from storage import repo
 from storage.db import session as open_session
 from storage.models import Alert, Episode, Reorder
@@ -38,7 +38,7 @@ class CheckReport:
     posted: list[str] = field(default_factory=list)  # "SKU:TIER"
     reminded: int = 0
     recovered: int = 0
-    source_error: Optional[str] = None
+    source_errors: list[str] = field(default_factory=list)  # "source: what went wrong"
 
 
 class Checker:
@@ -50,6 +50,34 @@ class Checker:
         # One check at a time per process; across processes the unique constraints on
         # episodes and alerts make a second poster back off.
         self._lock = threading.Lock()
+        # SKUs waiting for an immediate check (pushes, webhooks); one worker drains them, so a
+        # burst of pushes becomes a few checks instead of one thread each.
+        self._soon: set[str] = set()
+        self._soon_changed = threading.Condition()
+        self._soon_worker: Optional[threading.Thread] = None
+
+    def check_soon(self, skus: Iterable[str]) -> None:
+        """Check these SKUs as soon as possible, without making the caller wait."""
+        with self._soon_changed:
+            self._soon.update(skus)
+            if self._soon_worker is None or not self._soon_worker.is_alive():
+                self._soon_worker = threading.Thread(target=self._drain_soon, daemon=True, name="check-soon")
+                self._soon_worker.start()
+            self._soon_changed.notify()
+
+    def _drain_soon(self) -> None:
+        while True:
+            with self._soon_changed:
+                if not self._soon and not self._soon_changed.wait(timeout=30):
+                    self._soon_worker = None  # idle: let the thread end; the next push starts one
+                    return
+                skus, self._soon = sorted(self._soon), set()
+            if not skus:
+                continue
+            try:
+                self.run_check(skus)
+            except Exception:  # keep draining: one failed check must not stop the next pushes' checks
+                log.exception("immediate check of %d SKUs failed", len(skus))
 
     # ---- the check -------------------------------------------------------------------------
 
@@ -58,8 +86,8 @@ class Checker:
         report = CheckReport()
         with self._lock:
             now = now or repo.utcnow()
-            if skus is None and self.settings.stock_source:
-                report.source_error = self.sync_source(self.settings.stock_source, now)
+            if skus is None:
+                report.source_errors = self.sync_sources(now)
             remind_after = timedelta(hours=self.settings.remind_after_hours)
             for batch in repo.iter_candidates(self.engine, skus):
                 self._process_batch(batch, now, remind_after, report)
@@ -77,9 +105,10 @@ class Checker:
         with open_session(self.engine) as session:
             alerts = repo.alerts_for_episodes(session, [c.episode_id for c in batch if c.episode_id])
             reorders = repo.open_reorders(session, [c.sku for c in batch])
+            written_at = repo.source_written_at(session)
         for candidate in batch:
             report.evaluated += 1
-            on_order = sum(r.quantity for r in reorders[candidate.sku])
+            on_order = sum(r.quantity for r in reorders[candidate.sku]) + candidate.source_on_order
             posted_alerts = alerts.get(candidate.episode_id, []) if candidate.episode_id else []
             reading = Reading(candidate.sku, candidate.available, candidate.warning_level,
                               candidate.critical_level, on_order)
@@ -90,13 +119,16 @@ class Checker:
                 now, remind_after)
             if plan.is_noop:
                 continue
+            # Missing from its source's latest successful read: the numbers are last known values.
+            stale = candidate.source is not None and candidate.read_at < written_at.get(candidate.source, candidate.read_at)
             try:
-                self._carry_out(plan, candidate, on_order, posted_alerts, now, report)
+                self._carry_out(plan, candidate, on_order, posted_alerts, now, report,
+                                candidate.source if stale else None)
             except Exception:  # one bad SKU must not stop the check for the others
                 log.exception("check failed for SKU %s", candidate.sku)
 
     def _carry_out(self, plan, candidate: repo.Candidate, on_order: int, posted_alerts: list[Alert],
-                   now: datetime, report: CheckReport) -> None:
+                   now: datetime, report: CheckReport, stale_source: Optional[str]) -> None:
         if plan.close_episode:
             self._recover(candidate, now)
             report.recovered += 1
@@ -105,7 +137,7 @@ class Checker:
         if plan.open_episode:
             episode_id = self._open_episode(candidate.sku, now)
         if plan.post_tier is not None and episode_id is not None:
-            if self._post_alert(episode_id, candidate, Tier(plan.post_tier), on_order, now):
+            if self._post_alert(episode_id, candidate, Tier(plan.post_tier), on_order, now, stale_source):
                 report.posted.append(f"{candidate.sku}:{Tier(plan.post_tier).word}")
         if plan.remind_alert_id is not None:
             alert = next(a for a in posted_alerts if a.id == plan.remind_alert_id)
@@ -128,7 +160,7 @@ class Checker:
         return candidate_channel or self.settings.alert_channel
 
     def _post_alert(self, episode_id: int, candidate: repo.Candidate, tier: Tier, on_order: int,
-                    now: datetime) -> bool:
+                    now: datetime, stale_source: Optional[str] = None) -> bool:
         channel = self._channel_for(candidate.channel)
         if not channel:
             log.error("no channel for %s: set ALERT_CHANNEL or a channel on the threshold", candidate.sku)
@@ -136,7 +168,8 @@ class Checker:
         alert = Alert(episode_id=episode_id, sku=candidate.sku, tier=int(tier), channel=channel,
                       posted_at=now, available=candidate.available, on_order=on_order,
                       warning_level=candidate.warning_level, critical_level=candidate.critical_level,
-                      read_at=candidate.read_at, name=candidate.name)
+                      read_at=candidate.read_at, name=candidate.name, warehouse=candidate.warehouse,
+                      source_on_order=candidate.source_on_order or None, stale_source=stale_source)
         with open_session(self.engine) as session:
             # Claim the (episode, tier) slot before posting, so a restart or a second
             # process can never post the same alert twice.
@@ -209,7 +242,9 @@ class Checker:
             alert_id=alert.id or 0, sku=alert.sku, tier=Tier(alert.tier), available=alert.available,
             warning_level=alert.warning_level, critical_level=alert.critical_level, read_at=alert.read_at,
             name=alert.name,
-            on_order=sum(r.quantity for r in reorders if r.status == "open") if not recovered else alert.on_order,
+            on_order=(sum(r.quantity for r in reorders if r.status == "open") + (alert.source_on_order or 0)
+                      if not recovered else alert.on_order),
+            warehouse=alert.warehouse, stale_source=alert.stale_source,
             acked_by=alert.acked_by, acked_at=alert.acked_at,
             reorders=tuple(messages.ReorderView(r.quantity, r.eta, r.created_by,
                                                 late=r.status == "open" and is_late(r.eta, today), note=r.note)
@@ -289,38 +324,83 @@ class Checker:
 
     # ---- sources -----------------------------------------------------------------------------
 
-    def sync_source(self, spec: str, now: datetime) -> Optional[str]:
-        """Read a stock source into the database. Returns the error, or None on success.
+    def sync_sources(self, now: datetime) -> list[str]:
+        """Read every configured stock source into the database. Returns the errors.
 
-        All or nothing: rows are written in one transaction that a bad row rolls back, so
-        a broken export never changes stored stock or raises alerts. The failure is
-        posted once, and the recovery once.
+        Each source is all or nothing: its rows are written in one transaction, and a read
+        that fails (or is empty) writes nothing, so a broken sync never lowers stored stock
+        or raises an alert. SKUs a successful read leaves out keep their last value (and
+        show its time). A failure is posted once, the recovery once.
         """
+        plan = plan_sources(self.settings, self.engine)
+        errors = []
+        for name, problem in plan.errors:
+            self._source_failed(name, problem, now)
+            errors.append(f"{name}: {problem}")
+        for source in plan.sources:
+            error = self.sync_source(source, now)
+            if error:
+                errors.append(f"{source.name}: {error}")
+        return errors
+
+    def sync_source(self, source: Source, now: datetime) -> Optional[str]:
         try:
-            _kind, path = parse_source_spec(spec)
-            fingerprint = file_fingerprint(path)
+            fingerprint = source.fingerprint() if source.fingerprint else None
             with open_session(self.engine) as session:
-                unchanged = repo.source_state(session, spec).content_hash == fingerprint
-            rows = 0 if unchanged else self._write_csv(spec, path, now)
+                unchanged = fingerprint is not None and repo.source_state(session, source.name).content_hash == fingerprint
+            rows = 0 if unchanged else self.write_stock(source.name, source.read(), now)
+            if source.sync_sales is not None:
+                source.sync_sales(self.engine, now)
         except SourceError as exc:
-            self._source_failed(spec, str(exc), now)
+            self._source_failed(source.name, str(exc), now)
             return str(exc)
-        self._source_succeeded(spec, fingerprint, rows, unchanged, now)
+        self._source_succeeded(source.name, fingerprint, rows, unchanged, now)
         return None
 
-    def _write_csv(self, spec: str, path: str, now: datetime) -> int:
-        rows = 0
+    def accept_push(self, rows: Sequence[StockRow], now: Optional[datetime] = None) -> int:
+        """Store pushed stock (one transaction) and check those SKUs at once, in the background.
+
+        A push carries only the SKUs that changed, so it never marks other SKUs stale.
+        """
+        now = now or repo.utcnow()
+        count = self.write_stock(PUSH_SOURCE, rows, now)
+        with open_session(self.engine) as session:
+            state = repo.source_state(session, PUSH_SOURCE)
+            state.last_success_at, state.rows_read = now, count
+            session.add(state)
+            session.commit()
+        self.check_soon(row.sku for row in rows)
+        return count
+
+    def write_sales(self, source_name: str, rows: Iterable[SalesRow]) -> int:
+        """Write daily sales in one transaction; returns how many (sku, warehouse, day) rows."""
+        batch = [{"sku": r.sku, "warehouse": r.warehouse, "day": r.day, "units": r.units, "source": source_name}
+                 for r in rows]
+        with self.engine.begin() as conn:
+            for start in range(0, len(batch), STOCK_WRITE_BATCH):
+                repo.upsert_sales(conn, batch[start:start + STOCK_WRITE_BATCH])
+        return len(batch)
+
+    def write_stock(self, source_name: str, rows: Iterable[StockRow], now: datetime) -> int:
+        """Write rows in one transaction (a SourceError raised while iterating rolls all of it back).
+
+        Returns how many rows were written. An empty read is an error, never "all gone".
+        """
+        count = 0
         batch: list[dict] = []
-        with self.engine.begin() as conn:  # one transaction: a SourceError rolls all of it back
-            for row in read_csv(path):
+        with self.engine.begin() as conn:
+            for row in rows:
                 batch.append({"sku": row.sku, "warehouse": row.warehouse, "available": row.available,
-                              "name": row.name, "source": spec, "read_at": now})
-                rows += 1
+                              "name": row.name, "on_order": row.on_order, "source": source_name,
+                              "read_at": now})
+                count += 1
                 if len(batch) >= STOCK_WRITE_BATCH:
                     repo.upsert_stock(conn, batch)
                     batch = []
+            if count == 0:
+                raise SourceError("the read returned no stock rows")
             repo.upsert_stock(conn, batch)
-        return rows
+        return count
 
     def _source_failed(self, spec: str, error: str, now: datetime) -> None:
         log.warning("stock source %s failed: %s", spec, error)
@@ -330,25 +410,27 @@ class Checker:
             state.failing, state.last_error, state.last_error_at = True, error[:1000], now
             session.add(state)
             session.commit()
-        if first_failure and self.settings.alert_channel:
+        if first_failure and self.settings.ops_channel_or_alerts:
             try:
-                self.notifier.post(self.settings.alert_channel, messages.source_failed_text(self.lang, spec, error))
+                self.notifier.post(self.settings.ops_channel_or_alerts,
+                                   messages.source_failed_text(self.lang, spec, error))
             except NotifyError as exc:
                 log.error("Slack refused the source failure notice: %s", exc)
 
-    def _source_succeeded(self, spec: str, fingerprint: str, rows: int, unchanged: bool, now: datetime) -> None:
+    def _source_succeeded(self, spec: str, fingerprint: Optional[str], rows: int, unchanged: bool,
+                          now: datetime) -> None:
         with open_session(self.engine) as session:
             state = repo.source_state(session, spec)
             was_failing = state.failing
             state.failing, state.last_success_at, state.content_hash = False, now, fingerprint
             if not unchanged:
-                state.rows_read = rows
+                state.rows_read, state.last_written_at = rows, now
             session.add(state)
             session.commit()
             rows_read = state.rows_read
-        if was_failing and self.settings.alert_channel:
+        if was_failing and self.settings.ops_channel_or_alerts:
             try:
-                self.notifier.post(self.settings.alert_channel,
+                self.notifier.post(self.settings.ops_channel_or_alerts,
                                    messages.source_recovered_text(self.lang, spec, rows_read))
             except NotifyError as exc:
                 log.error("Slack refused the source recovery notice: %s", exc)

@@ -73,10 +73,9 @@ def cmd_check(settings: Settings) -> int:
     print(f"checked: {report.evaluated} SKUs at or below their levels; posted {len(report.posted)} alerts"
           f"{' (' + ', '.join(report.posted[:20]) + ')' if report.posted else ''}; "
           f"reminded {report.reminded}; recovered {report.recovered}")
-    if report.source_error:
-        print(f"stock source failed: {report.source_error}", file=sys.stderr)
-        return 1
-    return 0
+    for error in report.source_errors:
+        print(f"stock source failed: {error}", file=sys.stderr)
+    return 1 if report.source_errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:

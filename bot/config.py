@@ -35,6 +35,18 @@ class Settings:
     port: int = 3000
     run_scheduler: bool = True
     language: str = "en"
+    ops_channel: str = ""  # source failures and recoveries; default ALERT_CHANNEL
+    stock_push_token: str = ""  # Bearer token for POST /api/stock and /api/sales; unset = push is off
+    stock_sql_url: str = ""
+    stock_sql_query: str = ""
+    stock_columns: str = ""  # header mapping for exports, e.g. "sku=货品编号,available=可用"
+    # TIKTOK_* variables as given; bot.sources.tiktok turns them into shops (kept raw here so
+    # configuration errors are reported by the source, in Slack, rather than stopping the bot).
+    tiktok_env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def ops_channel_or_alerts(self) -> str:
+        return self.ops_channel or self.alert_channel
 
     @property
     def socket_mode(self) -> bool:
@@ -124,4 +136,10 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         port=_int(env, "PORT", 3000, 0),
         run_scheduler=env.get("RUN_SCHEDULER", "true").strip().lower() not in ("false", "0", "no", "off"),
         language=language,
+        ops_channel=env.get("OPS_CHANNEL", "").strip(),
+        stock_push_token=env.get("STOCK_PUSH_TOKEN", "").strip(),
+        stock_sql_url=env.get("STOCK_SQL_URL", "").strip(),
+        stock_sql_query=env.get("STOCK_SQL_QUERY", "").strip(),
+        stock_columns=env.get("STOCK_COLUMNS", "").strip(),
+        tiktok_env=tuple(sorted((k, v) for k, v in env.items() if k.startswith("TIKTOK_"))),
     )

@@ -9,9 +9,9 @@ import json
 import os
 import threading
 import time
-import uuid
 import urllib.error
 import urllib.request
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Optional
@@ -240,8 +240,12 @@ def stock_file(tmp_path):
 
 
 def write_stock(path, rows: dict, warehouse: bool = False) -> None:
-    """Write a stock CSV the way an ERP export looks."""
-    lines = ["sku,name,available"] + [f"{sku},{sku} name,{available}" for sku, available in rows.items()]
+    """Write a stock CSV the way an ERP export looks; with warehouse=True the keys are (sku, warehouse)."""
+    if warehouse:
+        lines = ["sku,warehouse,name,available"] + [f"{sku},{wh},{sku} name,{available}"
+                                                     for (sku, wh), available in rows.items()]
+    else:
+        lines = ["sku,name,available"] + [f"{sku},{sku} name,{available}" for sku, available in rows.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
