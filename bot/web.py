@@ -1,9 +1,12 @@
-"""HTTP surface: POST /slack/events (Bolt), GET /healthz. Served by waitress."""
+"""HTTP surface: POST /slack/events (Bolt), GET /healthz, POST /api/stock, /api/sales and
+/webhooks/tiktok. Served by waitress."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+from datetime import timedelta
 from typing import Callable, Iterable
 
 from slack_bolt import App
@@ -11,6 +14,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.checker import LAST_CHECK_KEY
 from bot.context import AppContext
+from bot.sources.push import PushError, parse_sales_push, parse_stock_push
+from bot.sources.registry import PUSH_SOURCE
 from storage import repo
 from storage.db import database_ok
 from storage.db import session as open_session
@@ -35,6 +40,97 @@ def health(ctx: AppContext) -> tuple[bool, dict]:
     return ok, {"ok": ok, "database": "ok" if ok else "unreachable", "last_check_at": last_check}
 
 
+MAX_PUSH_BYTES = 64 * 1024 * 1024  # 200 000 items of JSON fit with room to spare
+
+
+def _read_json(environ) -> object:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length <= 0:
+        raise PushError("the body is empty: send JSON with a list \"items\"")
+    if length > MAX_PUSH_BYTES:
+        raise PushError(f"the body is larger than {MAX_PUSH_BYTES // (1024 * 1024)} MB: split the push")
+    raw = environ["wsgi.input"].read(length)
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PushError(f"the body is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]})") from None
+
+
+def _push_authorized(ctx: AppContext, environ) -> bool:
+    token = ctx.settings.stock_push_token
+    given = environ.get("HTTP_AUTHORIZATION", "")
+    # compare_digest: the time taken does not reveal how much of the token was right.
+    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+def push_endpoint(ctx: AppContext, environ, start_response, kind: str):
+    """POST /api/stock and /api/sales: all or nothing, then the pushed SKUs are checked at once."""
+    if environ.get("REQUEST_METHOD") != "POST":
+        return _json(start_response, "405 Method Not Allowed", {"ok": False, "error": "POST only"})
+    if not _push_authorized(ctx, environ):
+        hint = "send Authorization: Bearer <STOCK_PUSH_TOKEN>" if ctx.settings.stock_push_token \
+            else "pushes are off: set STOCK_PUSH_TOKEN on the server"
+        return _json(start_response, "401 Unauthorized", {"ok": False, "error": f"not authorized: {hint}"})
+    now = repo.utcnow()
+    try:
+        payload = _read_json(environ)
+        if kind == "stock":
+            rows = parse_stock_push(payload)
+            stored = ctx.checker.accept_push(rows, now)
+            answer = {"ok": True, "received": stored, "skus": len({row.sku for row in rows})}
+        else:
+            sales = parse_sales_push(payload, today=now.date() + timedelta(days=1))  # any time zone's today
+            answer = {"ok": True, "received": ctx.checker.write_sales(PUSH_SOURCE, sales),
+                      "skus": len({row.sku for row in sales})}
+    except PushError as exc:
+        return _json(start_response, "400 Bad Request", exc.as_json())
+    except Exception:
+        log.exception("storing a %s push failed", kind)  # nothing was stored: one transaction
+        return _json(start_response, "500 Internal Server Error",
+                     {"ok": False, "error": "could not store the push; nothing was changed, try again"})
+    return _json(start_response, "200 OK", answer)
+
+
+TIKTOK_WEBHOOK_PATH = "/webhooks/tiktok"
+MAX_WEBHOOK_BYTES = 1024 * 1024
+
+
+def tiktok_webhook(ctx: AppContext, environ, start_response):
+    """POST /webhooks/tiktok: verify, de-duplicate, answer 200 at once; the work runs after."""
+    from bot.sources import SourceError
+    from bot.sources.tiktok import parse_webhook, verify_webhook
+    from bot.sources.tiktok_source import accept_webhook, config_of
+
+    if environ.get("REQUEST_METHOD") != "POST":
+        return _json(start_response, "405 Method Not Allowed", {"ok": False, "error": "POST only"})
+    try:
+        config = config_of(ctx.settings)
+    except SourceError:
+        config = None
+    if config is None:
+        return _json(start_response, "404 Not Found", {"ok": False, "error": "TikTok Shop is not configured"})
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if not 0 < length <= MAX_WEBHOOK_BYTES:
+        return _json(start_response, "400 Bad Request", {"ok": False, "error": "empty or oversized body"})
+    body = environ["wsgi.input"].read(length)
+    # The signature covers the raw bytes: check it before parsing anything.
+    if not verify_webhook(config.app_key, config.app_secret, body, environ.get("HTTP_AUTHORIZATION", "")):
+        log.warning("refused a TikTok webhook with a bad signature")
+        return _json(start_response, "401 Unauthorized", {"ok": False, "error": "bad signature"})
+    try:
+        event = parse_webhook(body)
+    except ValueError as exc:
+        return _json(start_response, "400 Bad Request", {"ok": False, "error": str(exc)})
+    fresh = accept_webhook(ctx.checker, event, repo.utcnow())
+    return _json(start_response, "200 OK", {"ok": True, "duplicate": not fresh})
+
+
 def make_wsgi_app(ctx: AppContext, bolt_app: App | None) -> Callable:
     slack_handler = SlackRequestHandler(bolt_app, path=SLACK_PATH) if bolt_app is not None else None
 
@@ -43,6 +139,10 @@ def make_wsgi_app(ctx: AppContext, bolt_app: App | None) -> Callable:
         if path == "/healthz" and method in ("GET", "HEAD"):
             ok, payload = health(ctx)
             return _json(start_response, "200 OK" if ok else "503 Service Unavailable", payload)
+        if path == TIKTOK_WEBHOOK_PATH:
+            return tiktok_webhook(ctx, environ, start_response)
+        if path in ("/api/stock", "/api/sales"):
+            return push_endpoint(ctx, environ, start_response, path.rsplit("/", 1)[-1])
         if path == SLACK_PATH and slack_handler is not None:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
