@@ -19,6 +19,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "alert.critical_level": "*Critical level*\n{level}",
         "alert.on_order": "*On order*\n{on_order}",
         "alert.read_at": "Stock read {when}",
+        "alert.stale": "⚠️ Not in the latest read of `{source}`: last known stock, as of {when}. Check the count.",
         "alert.todo.WARNING": "Reorder soon, then press *Mark reorder placed*.",
         "alert.todo.CRITICAL": "Reorder now. Consider slowing ad spend until stock lands.",
         "alert.todo.OUT_OF_STOCK": "Sold out. Pause ads for this SKU and reorder now.",
@@ -52,6 +53,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.not_admin": "Sorry, only threshold admins can do that here. Ask one of: {admins}.",
         "reply.threshold_saved": "✅ *{sku}*: warning at {warning}, critical at {critical}, alerts to {channel}.",
         "reply.threshold_was": "Before: warning {warning}, critical {critical}.",
+        "reply.threshold_scope": "Levels apply to warehouse *{warehouse}* only.",
+        "reply.status_title": "*Stock sources* · next check {next}",
+        "reply.status_line": "{icon} `{source}` — last good read {when}, {rows} rows{error}",
+        "reply.status_error": "\n      last error {when}: {error}",
+        "reply.status_never": "never",
+        "reply.status_none": "No stock source has been read yet. Set `STOCK_SOURCE` (csv:PATH, xlsx:PATH, "
+                             "file:FOLDER, tiktok, sql) or push to `POST /api/stock`.",
         "reply.threshold_show": "*{sku}*: warning at {warning}, critical at {critical}, alerts to {channel}.\n"
                                 "Last changed by <@{user}> {when}.",
         "reply.no_threshold": "No threshold is set for *{sku}*. Set one with `/threshold set {sku} 1500`.",
@@ -132,11 +140,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "usage.threshold": "*Usage:*\n"
                            "`/threshold set SKU123 1500` — warn at 1500 (critical defaults to half)\n"
                            "`/threshold set SKU123 1500 critical 500 channel #stock-alerts`\n"
+                           "`/threshold set SKU123 300 warehouse US-WEST` — watch one warehouse only\n"
                            "`/threshold get SKU123` · `/threshold list [prefix] [page 2]`\n"
                            "`/threshold remove SKU123` · `/threshold history SKU123`",
         "usage.stock": "*Usage:*\n"
                        "`/stock SKU123` — available, levels and alert state\n"
-                       "`/stock set SKU123 1200 [warehouse US-WEST]` — record a manual count",
+                       "`/stock set SKU123 1200 [warehouse US-WEST]` — record a manual count\n"
+                       "`/stock status` — each stock source: last good read, rows, last error",
         "usage.reorder": "*Usage:*\n"
                          "`/reorder SKU123 2000 [eta 2026-12-10 | eta 7d] [note text…]` — record a reorder\n"
                          "`/reorder list [SKU123]` · `/reorder cancel SKU123`",
@@ -160,6 +170,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "alert.critical_level": "*告急线*\n{level}",
         "alert.on_order": "*在途*\n{on_order}",
         "alert.read_at": "库存读取于 {when}",
+        "alert.stale": "⚠️ `{source}` 最近一次读取中没有该 SKU：以下为截至 {when} 的最后已知库存，请核对。",
         "alert.todo.WARNING": "请尽快补货，下单后点击 *已下补货单*。",
         "alert.todo.CRITICAL": "请立即补货，到货前考虑降低广告投放。",
         "alert.todo.OUT_OF_STOCK": "已断货：请暂停该 SKU 的广告并立即补货。",
@@ -188,6 +199,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.not_admin": "抱歉，只有阈值管理员可以执行此操作。请联系：{admins}。",
         "reply.threshold_saved": "✅ *{sku}*：预警线 {warning}，告急线 {critical}，预警发送到 {channel}。",
         "reply.threshold_was": "修改前：预警线 {warning}，告急线 {critical}。",
+        "reply.threshold_scope": "阈值只针对仓库 *{warehouse}*。",
+        "reply.status_title": "*库存数据源* · 下次检查 {next}",
+        "reply.status_line": "{icon} `{source}` — 上次成功读取 {when}，{rows} 行{error}",
+        "reply.status_error": "\n      最近错误 {when}：{error}",
+        "reply.status_never": "从未",
+        "reply.status_none": "还没有读取过任何库存数据源。请设置 `STOCK_SOURCE`"
+                             "（csv:路径、xlsx:路径、file:文件夹、tiktok、sql），或推送到 `POST /api/stock`。",
         "reply.threshold_show": "*{sku}*：预警线 {warning}，告急线 {critical}，预警发送到 {channel}。\n"
                                 "最后由 <@{user}> 修改于 {when}。",
         "reply.no_threshold": "*{sku}* 还没有设置阈值。设置：`/threshold set {sku} 1500`。",
@@ -219,7 +237,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.stock_which_warehouse": "*{sku}* 在多个仓库有库存（{warehouses}）。请指定：`/stock set {sku} {available} "
                                        "warehouse 仓库名`。",
         "reply.unknown_sku": "找不到 *{sku}*：它没有阈值也没有库存数据。请检查拼写，或先设置阈值。",
-        "reply.reorder_saved": "📦 已记录 *{sku}* 的补货单：{quantity}{eta}。在途数量计入库存，覆盖预警线期间不再发 WARNING。",
+        "reply.reorder_saved": "📦 已记录 *{sku}* 的补货单：{quantity}{eta}。"
+                               "在途数量计入库存，覆盖预警线期间不再发 WARNING。",
         "reply.reorder_list_header": "*未到货的补货单{sku}*",
         "reply.reorder_row": "• *{sku}*：{quantity}{eta}，由 <@{user}> 提交{late}{note}",
         "reply.reorder_late": " — ⚠️ 已逾期",
@@ -260,11 +279,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "usage.threshold": "*用法：*\n"
                            "`/threshold set SKU123 1500` — 库存 ≤1500 时预警（告急线默认为一半）\n"
                            "`/threshold set SKU123 1500 critical 500 channel #stock-alerts`\n"
+                           "`/threshold set SKU123 300 warehouse US-WEST` — 只监控一个仓库\n"
                            "`/threshold get SKU123` · `/threshold list [前缀] [page 2]`\n"
                            "`/threshold remove SKU123` · `/threshold history SKU123`",
         "usage.stock": "*用法：*\n"
                        "`/stock SKU123` — 查看可用库存、阈值和预警状态\n"
-                       "`/stock set SKU123 1200 [warehouse US-WEST]` — 录入盘点数量",
+                       "`/stock set SKU123 1200 [warehouse US-WEST]` — 录入盘点数量\n"
+                       "`/stock status` — 各数据源：上次成功读取、行数、最近错误",
         "usage.reorder": "*用法：*\n"
                          "`/reorder SKU123 2000 [eta 2026-12-10 | eta 7d] [note 备注…]` — 记录补货单\n"
                          "`/reorder list [SKU123]` · `/reorder cancel SKU123`",

@@ -65,6 +65,8 @@ class AlertView:
     reorders: Sequence[ReorderView] = field(default_factory=tuple)
     recovered_available: Optional[int] = None
     recovered_at: Optional[datetime] = None
+    warehouse: Optional[str] = None
+    stale_source: Optional[str] = None
 
 
 def _eta_text(lang: str, eta: Optional[date]) -> str:
@@ -78,7 +80,7 @@ def alert_fallback_text(lang: str, view: AlertView) -> str:
         lang,
         "alert.fallback",
         tier=tier_label(lang, view.tier),
-        sku=view.sku,
+        sku=f"{view.sku} @ {view.warehouse}" if view.warehouse else view.sku,
         available=qty(view.available),
         level_name=t(lang, f"alert.level_name.{level_kind}"),
         level=qty(level_for(view.tier, view.warning_level, view.critical_level)),
@@ -87,7 +89,8 @@ def alert_fallback_text(lang: str, view: AlertView) -> str:
 
 def alert_message(lang: str, view: AlertView) -> dict:
     """The alert as first posted, and as re-rendered after ack, reorder or recovery."""
-    title = t(lang, "alert.title", emoji=TIER_EMOJI[view.tier], tier=tier_label(lang, view.tier), sku=view.sku)
+    title = t(lang, "alert.title", emoji=TIER_EMOJI[view.tier], tier=tier_label(lang, view.tier),
+              sku=f"{view.sku} @ {view.warehouse}" if view.warehouse else view.sku)
     if view.name:
         title += f"\n{view.name}"
     fields = [
@@ -100,7 +103,8 @@ def alert_message(lang: str, view: AlertView) -> dict:
     blocks: list[dict] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}, "fields": fields},
         {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": t(lang, "alert.read_at", when=slack_time(view.read_at))}]},
+            {"type": "mrkdwn", "text": t(lang, "alert.stale", when=slack_time(view.read_at), source=view.stale_source)
+             if view.stale_source else t(lang, "alert.read_at", when=slack_time(view.read_at))}]},
     ]
     status_lines = []
     for reorder in view.reorders:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, datetime
 from typing import Optional, Sequence
 
 from bot.core.tiers import Tier
 from bot.i18n import t
 from bot.messages import channel_text, qty, slack_time, tier_label
-from storage.models import Reorder, Stock, Threshold, ThresholdChange
+from storage.models import Reorder, SourceState, Stock, Threshold, ThresholdChange
 
 
 def not_admin(lang: str, admins: Sequence[str]) -> str:
@@ -19,15 +19,35 @@ def not_admin(lang: str, admins: Sequence[str]) -> str:
 def threshold_saved(lang: str, saved: Threshold, old: Optional[Threshold]) -> str:
     text = t(lang, "reply.threshold_saved", sku=saved.sku, warning=qty(saved.warning_level),
              critical=qty(saved.critical_level), channel=channel_text(lang, saved.channel))
+    if saved.warehouse:
+        text += "\n" + t(lang, "reply.threshold_scope", warehouse=saved.warehouse)
     if old is not None:
         text += "\n" + t(lang, "reply.threshold_was", warning=qty(old.warning_level), critical=qty(old.critical_level))
     return text
 
 
 def threshold_shown(lang: str, threshold: Threshold) -> str:
-    return t(lang, "reply.threshold_show", sku=threshold.sku, warning=qty(threshold.warning_level),
+    text = t(lang, "reply.threshold_show", sku=threshold.sku, warning=qty(threshold.warning_level),
              critical=qty(threshold.critical_level), channel=channel_text(lang, threshold.channel),
              user=threshold.updated_by, when=slack_time(threshold.updated_at))
+    if threshold.warehouse:
+        text += "\n" + t(lang, "reply.threshold_scope", warehouse=threshold.warehouse)
+    return text
+
+
+def source_status(lang: str, states: Sequence[SourceState], next_check: Optional[datetime]) -> str:
+    """`/stock status`: one line per source, failing ones first."""
+    if not states:
+        return t(lang, "reply.status_none")
+    never = t(lang, "reply.status_never")
+    lines = [t(lang, "reply.status_title", next=slack_time(next_check) if next_check else never)]
+    for state in sorted(states, key=lambda s: (not s.failing, s.name)):
+        error = t(lang, "reply.status_error", when=slack_time(state.last_error_at) if state.last_error_at else never,
+                  error=state.last_error) if state.failing and state.last_error else ""
+        lines.append(t(lang, "reply.status_line", icon="🔴" if state.failing else "🟢", source=state.name,
+                       when=slack_time(state.last_success_at) if state.last_success_at else never,
+                       rows=qty(state.rows_read), error=error))
+    return "\n".join(lines)
 
 
 def no_threshold(lang: str, sku: str) -> str:

@@ -17,6 +17,7 @@ from bot.core.commands import (
     ReorderRecord,
     StockSet,
     StockShow,
+    StockStatus,
     ThresholdGet,
     ThresholdHistory,
     ThresholdList,
@@ -164,9 +165,21 @@ def test_threshold_critical_equal_to_warning_ok_above_refused():
 
 
 def test_threshold_unknown_option():
-    error = error_of(parse_threshold, "set SKU1 500 warehouse US")
+    error = error_of(parse_threshold, "set SKU1 500 colour red")
     assert error.code == "unknown_option"
-    assert error.detail == {"option": "warehouse", "allowed": "critical, channel"}
+    assert error.detail == {"option": "colour", "allowed": "critical, channel, warehouse"}
+
+
+def test_threshold_warehouse_scope():
+    assert parse_threshold("set SKU1 500 warehouse US-WEST").warehouse == "US-WEST"
+    assert parse_threshold("set SKU1 500 warehouse all").warehouse == ""  # back to the SKU's total
+    assert parse_threshold("set SKU1 500").warehouse is None  # keep whatever it was
+    assert error_of(parse_threshold, "set SKU1 500 warehouse").code == "missing_warehouse"
+
+
+def test_stock_status():
+    assert parse_stock("status") == StockStatus()
+    assert error_of(parse_stock, "status now").code == "unexpected_words"
 
 
 def test_threshold_get_remove_history():

@@ -12,7 +12,11 @@ from bot.messages import ACTION_ACK, ACTION_REORDERED, REORDER_MODAL_CALLBACK
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_ENV = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DATABASE_URL",
                 "ALERT_CHANNEL", "STOCK_SOURCE", "CHECK_INTERVAL_SECONDS", "REMIND_AFTER_HOURS",
-                "THRESHOLD_ADMINS", "PORT", "RUN_SCHEDULER", "STOCKBOT_LANG"]
+                "THRESHOLD_ADMINS", "PORT", "RUN_SCHEDULER", "STOCKBOT_LANG", "OPS_CHANNEL", "STOCK_PUSH_TOKEN",
+                "STOCK_SQL_URL", "STOCK_SQL_QUERY", "STOCK_COLUMNS"]
+# Read by bot.sources.tiktok (config.py hands it every TIKTOK_* variable).
+TIKTOK_ENV = ["TIKTOK_APP_KEY", "TIKTOK_APP_SECRET", "TIKTOK_SHOP_CIPHER", "TIKTOK_ACCESS_TOKEN",
+              "TIKTOK_REFRESH_TOKEN", "TIKTOK_SHOPS", "TIKTOK_API_URL", "TIKTOK_AUTH_URL"]
 
 
 def test_manifest_declares_what_the_app_listens_to(bot):
@@ -39,9 +43,12 @@ def test_env_example_and_readme_document_every_setting():
     env_example = (ROOT / ".env.example").read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     config_source = (ROOT / "bot" / "config.py").read_text(encoding="utf-8")
-    read_by_code = set(re.findall(r'"([A-Z][A-Z_]+)"', config_source)) - {"GET"}
+    read_by_code = set(re.findall(r'"([A-Z][A-Z_]*[A-Z])"', config_source)) - {"GET"}
     assert read_by_code == set(CONTRACT_ENV)
-    for name in CONTRACT_ENV:
+    tiktok_source = (ROOT / "bot" / "sources" / "tiktok.py").read_text(encoding="utf-8")
+    for name in TIKTOK_ENV:
+        assert name in tiktok_source or f'{{prefix}}{name[len("TIKTOK_"):]}' in tiktok_source, name
+    for name in CONTRACT_ENV + TIKTOK_ENV:
         assert re.search(rf"^{name}=", env_example, re.M), f"{name} missing from .env.example"
         assert f"`{name}`" in readme, f"{name} missing from README"
 

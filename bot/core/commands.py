@@ -44,6 +44,10 @@ class ThresholdSet:
     warning_level: int
     critical_level: Optional[int]  # None: default (half the warning level)
     channel: Optional[str]  # None: keep / ALERT_CHANNEL
+    warehouse: Optional[str] = None  # None: keep; ALL_WAREHOUSES: the SKU's total; else one warehouse
+
+
+ALL_WAREHOUSES = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,11 @@ class StockShow:
 
 
 @dataclass(frozen=True)
+class StockStatus:
+    """`/stock status`: each stock source's health."""
+
+
+@dataclass(frozen=True)
 class StockSet:
     sku: str
     available: int
@@ -98,7 +107,7 @@ class ReorderCancel:
 
 
 ThresholdRequest = Union[Help, ThresholdSet, ThresholdGet, ThresholdList, ThresholdRemove, ThresholdHistory]
-StockRequest = Union[Help, StockShow, StockSet]
+StockRequest = Union[Help, StockShow, StockSet, StockStatus]
 ReorderRequest = Union[Help, ReorderRecord, ReorderList, ReorderCancel]
 
 
@@ -184,6 +193,7 @@ def parse_threshold(text: Optional[str]) -> ThresholdRequest:
         warning = parse_quantity(args[1] if len(args) > 1 else None, "warning_level")
         critical: Optional[int] = None
         channel: Optional[str] = None
+        warehouse: Optional[str] = None
         rest = args[2:]
         while rest:
             option = rest.pop(0).lower()
@@ -191,11 +201,17 @@ def parse_threshold(text: Optional[str]) -> ThresholdRequest:
                 critical = parse_quantity(rest.pop(0) if rest else None, "critical_level")
             elif option == "channel":
                 channel = parse_channel(rest.pop(0) if rest else None)
+            elif option == "warehouse":
+                if not rest:
+                    raise CommandError("missing_warehouse")
+                name = rest.pop(0)
+                # `warehouse all` goes back to watching the SKU's total over every warehouse.
+                warehouse = ALL_WAREHOUSES if name.lower() in ("all", "total", "*") else parse_sku(name)
             else:
-                raise CommandError("unknown_option", option=option[:40], allowed="critical, channel")
+                raise CommandError("unknown_option", option=option[:40], allowed="critical, channel, warehouse")
         if critical is not None and critical > warning:
             raise CommandError("critical_above_warning", critical=critical, warning=warning)
-        return ThresholdSet(sku, warning, critical, channel)
+        return ThresholdSet(sku, warning, critical, channel, warehouse)
     if sub in ("get", "remove", "history"):
         sku = parse_sku(args[0] if args else None)
         _no_extra(args[1:])
@@ -217,6 +233,9 @@ def parse_stock(text: Optional[str]) -> StockRequest:
     tokens = _tokens(text)
     if not tokens or tokens[0].lower() == "help":
         return Help("stock")
+    if tokens[0].lower() == "status":
+        _no_extra(tokens[1:])
+        return StockStatus()
     if tokens[0].lower() == "set":
         args = tokens[1:]
         sku = parse_sku(args[0] if args else None)

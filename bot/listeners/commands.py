@@ -8,10 +8,12 @@ happen after `ack()`, and the answer goes back through `respond()` (the response
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from slack_bolt import App
 
 from bot import replies
+from bot.checker import LAST_CHECK_KEY
 from bot.core import commands as parse
 from bot.core.commands import CommandError
 from bot.core.tiers import Tier, default_critical_level
@@ -73,7 +75,11 @@ def _threshold(ctx, request, user: str, respond) -> None:
                 critical = default_critical_level(request.warning_level)
             # Re-setting the level keeps the SKU's channel unless a new one is given.
             channel = request.channel or (existing.channel if existing else None)
-            old = repo.save_threshold(session, request.sku, request.warning_level, critical, channel, user, now)
+            # ...and its warehouse scope, unless `warehouse NAME` (or `warehouse all`) is given.
+            warehouse = (existing.warehouse if existing else None) if request.warehouse is None \
+                else (request.warehouse or None)
+            old = repo.save_threshold(session, request.sku, request.warning_level, critical, channel, user, now,
+                                      warehouse)
             session.commit()
             text = replies.threshold_saved(lang, repo.get_threshold(session, request.sku), old)
             # End the read transaction before talking to Slack and waiting for the checker's lock:
@@ -104,6 +110,12 @@ def _threshold(ctx, request, user: str, respond) -> None:
 def _stock(ctx, request, respond) -> None:
     lang = ctx.lang
     with open_session(ctx.engine) as session:
+        if isinstance(request, parse.StockStatus):
+            last_check = repo.get_meta(session, LAST_CHECK_KEY)
+            next_check = (datetime.fromisoformat(last_check) + timedelta(seconds=ctx.settings.check_interval_seconds)
+                          if last_check else None)
+            respond(text=replies.source_status(lang, repo.list_source_states(session), next_check))
+            return
         rows = repo.stock_rows(session, request.sku)
         if isinstance(request, parse.StockSet):
             session.close()  # no transaction stays open during the write, respond() and the check
