@@ -357,15 +357,15 @@ class Checker:
         self._source_succeeded(source.name, fingerprint, rows, unchanged, now)
         return None
 
-    def accept_push(self, rows: Sequence[StockRow], now: Optional[datetime] = None) -> int:
-        """Store pushed stock (one transaction) and check those SKUs at once, in the background.
+    def accept_push(self, rows: Sequence[StockRow], now: Optional[datetime] = None, source: str = PUSH_SOURCE) -> int:
+        """Store pushed (or uploaded) stock in one transaction and check those SKUs at once, in the background.
 
         A push carries only the SKUs that changed, so it never marks other SKUs stale.
         """
         now = now or repo.utcnow()
-        count = self.write_stock(PUSH_SOURCE, rows, now)
+        count = self.write_stock(source, rows, now)
         with open_session(self.engine) as session:
-            state = repo.source_state(session, PUSH_SOURCE)
+            state = repo.source_state(session, source)
             state.last_success_at, state.rows_read = now, count
             session.add(state)
             session.commit()

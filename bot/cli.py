@@ -78,12 +78,32 @@ def cmd_check(settings: Settings) -> int:
     return 1 if report.source_errors else 0
 
 
+def cmd_import_sales(settings: Settings, path: str) -> int:
+    """Sales history from an export file; no Slack needed. Exit 1 when the file cannot be read."""
+    from bot.app import build_context
+    from bot.imports import SALES, import_path
+
+    outcome = import_path(build_context(settings).checker, path, SALES)
+    if outcome.error:
+        print(f"stockbot import-sales: {outcome.error}. Nothing was stored.", file=sys.stderr)
+        return 1
+    print(f"{outcome.file_name}: {outcome.rows_read} {outcome.unit}s read, {outcome.stored} daily totals stored "
+          f"for {outcome.skus} SKUs, {len(outcome.rejected)} rejected")
+    for number, reason in outcome.rejected:
+        print(f"  {outcome.unit} {number}: {reason}")
+    if outcome.unknown_headers:
+        print(f"  columns not used: {', '.join(outcome.unknown_headers)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stockbot", description="Warns in Slack before SKUs run out of stock.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve Slack (HTTP on $PORT, or Socket Mode) and run the scheduler")
     sub.add_parser("worker", help="run the scheduled checks only (split deployments)")
     sub.add_parser("check", help="run one check now, then exit (for cron)")
+    sales = sub.add_parser("import-sales", help="import daily sales history from a CSV/XLSX export")
+    sales.add_argument("file", help="columns sku, date, units[, warehouse] (STOCK_COLUMNS maps other headers)")
     demo = sub.add_parser("demo", help="no Slack needed: sample catalogue, checks, alerts printed here")
     demo.add_argument("--lang", choices=["en", "zh"], default=None, help="message language (default STOCKBOT_LANG)")
     demo.add_argument("--dir", default=None, help="folder for the demo database and stock file")
@@ -103,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_worker(settings)
         elif args.command == "check":
             return cmd_check(settings)
+        elif args.command == "import-sales":
+            return cmd_import_sales(settings, args.file)
     except ConfigError as exc:
         print(f"stockbot: {exc}", file=sys.stderr)
         return 2

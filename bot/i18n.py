@@ -42,6 +42,27 @@ STRINGS: dict[str, dict[str, str]] = {
                          "No alerts come from it until it is fixed; the last good stock numbers are kept.",
         "source.recovered": "✅ Stock source `{source}` is readable again ({rows} rows).",
         # modal
+        "import.title.stock": "Import stock",
+        "import.title.sales": "Import sales history",
+        "import.submit": "Import",
+        "import.file": "CSV or XLSX export",
+        "import.hint.stock": "Columns: SKU and available (e.g. `SKU`, `可用库存`); warehouse, name and on order "
+                             "are optional. Rows with problems are skipped and listed; nothing else changes.",
+        "import.hint.sales": "Columns: SKU, date and units sold (e.g. `SKU`, `日期`, `销量`); warehouse is optional. "
+                             "Importing a day again replaces it.",
+        "import.no_file": "Choose a CSV or XLSX file.",
+        "import.working": "📥 Importing *{file}*…",
+        "import.done.stock": "📥 *{file}* imported: {rows} {units} read · {skus} SKUs updated · {rejected} rejected",
+        "import.done.sales": "📥 *{file}* imported (sales): {rows} {units} read · {stored} SKU-days for {skus} SKUs "
+                             "· {rejected} rejected",
+        "import.rejected_line": "• {unit} {number}: {reason}",
+        "import.more_rejected": "…and {count} more",
+        "import.unknown_headers": "Columns not used: {headers}",
+        "import.checking": "SKUs below their levels are being alerted now.",
+        "import.failed": "❌ Could not import *{file}*: {error}\nNothing was changed.",
+        "import.fetch_failed": "❌ Could not get *{file}* from Slack: {error}",
+        "import.dm_help": "Drop a CSV or XLSX stock export here and I will import it (write `sales` in the message "
+                          "for sales history). `/stock help` lists the commands.",
         "modal.title": "Reorder placed",
         "modal.submit": "Save",
         "modal.cancel": "Cancel",
@@ -146,7 +167,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "usage.stock": "*Usage:*\n"
                        "`/stock SKU123` — available, levels and alert state\n"
                        "`/stock set SKU123 1200 [warehouse US-WEST]` — record a manual count\n"
-                       "`/stock status` — each stock source: last good read, rows, last error",
+                       "`/stock status` — each stock source: last good read, rows, last error\n"
+                       "`/stock import [sales]` — upload a CSV/XLSX export (or drop it in a DM with me; "
+                       "write `sales` in the message for sales history)",
         "usage.reorder": "*Usage:*\n"
                          "`/reorder SKU123 2000 [eta 2026-12-10 | eta 7d] [note text…]` — record a reorder\n"
                          "`/reorder list [SKU123]` · `/reorder cancel SKU123`",
@@ -189,6 +212,27 @@ STRINGS: dict[str, dict[str, str]] = {
         "reorder_reply": "📦 <@{user}> 为 *{sku}* 下了补货单 {quantity}{eta}。",
         "source.failed": "⚠️ 库存数据源 `{source}` 读取失败：{error}\n修复前不会因它发出预警；保留上次成功读取的库存。",
         "source.recovered": "✅ 库存数据源 `{source}` 已恢复读取（{rows} 行）。",
+        "import.title.stock": "导入库存",
+        "import.title.sales": "导入销量历史",
+        "import.submit": "导入",
+        "import.file": "CSV 或 XLSX 导出文件",
+        "import.hint.stock": "需要 SKU 和可用库存两列（如 `SKU`、`可用库存`）；仓库、名称、在途可选。"
+                             "有问题的行会跳过并列出，其他数据不受影响。",
+        "import.hint.sales": "需要 SKU、日期和销量三列（如 `SKU`、`日期`、`销量`）；仓库可选。"
+                             "同一天再次导入会覆盖。",
+        "import.no_file": "请选择 CSV 或 XLSX 文件。",
+        "import.working": "📥 正在导入 *{file}*…",
+        "import.done.stock": "📥 *{file}* 已导入：读取 {rows} {units} · 更新 {skus} 个 SKU · 拒绝 {rejected} 行",
+        "import.done.sales": "📥 *{file}* 已导入（销量）：读取 {rows} {units} · {skus} 个 SKU 共 {stored} 条日销量 "
+                             "· 拒绝 {rejected} 行",
+        "import.rejected_line": "• 第 {number} {unit}：{reason}",
+        "import.more_rejected": "…还有 {count} 行",
+        "import.unknown_headers": "未使用的列：{headers}",
+        "import.checking": "低于阈值的 SKU 正在发送预警。",
+        "import.failed": "❌ 无法导入 *{file}*：{error}\n没有任何数据被修改。",
+        "import.fetch_failed": "❌ 无法从 Slack 获取 *{file}*：{error}",
+        "import.dm_help": "把 CSV 或 XLSX 库存导出文件发到这里，我会导入（销量历史请在消息里写 `销量`）。"
+                          "`/stock help` 查看全部命令。",
         "modal.title": "已下补货单",
         "modal.submit": "保存",
         "modal.cancel": "取消",
@@ -285,7 +329,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "usage.stock": "*用法：*\n"
                        "`/stock SKU123` — 查看可用库存、阈值和预警状态\n"
                        "`/stock set SKU123 1200 [warehouse US-WEST]` — 录入盘点数量\n"
-                       "`/stock status` — 各数据源：上次成功读取、行数、最近错误",
+                       "`/stock status` — 各数据源：上次成功读取、行数、最近错误\n"
+                       "`/stock import [sales]` — 上传 CSV/XLSX 导出文件（也可以私信发给我；"
+                       "销量历史请在消息里写 `销量`）",
         "usage.reorder": "*用法：*\n"
                          "`/reorder SKU123 2000 [eta 2026-12-10 | eta 7d] [note 备注…]` — 记录补货单\n"
                          "`/reorder list [SKU123]` · `/reorder cancel SKU123`",

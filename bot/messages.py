@@ -18,6 +18,8 @@ from bot.i18n import t
 ACTION_ACK = "ack_restock"
 ACTION_REORDERED = "mark_reordered"
 REORDER_MODAL_CALLBACK = "reorder_modal"
+IMPORT_MODAL_CALLBACK = "stock_import"
+IMPORT_FILETYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
 
 TIER_EMOJI = {Tier.OK: "✅", Tier.WARNING: "🟠", Tier.CRITICAL: "🔴", Tier.OUT_OF_STOCK: "⛔"}
 
@@ -203,6 +205,24 @@ def reorder_modal(lang: str, alert_id: int, sku: str) -> dict:
             {"type": "input", "block_id": "note", "optional": True,
              "label": {"type": "plain_text", "text": t(lang, "modal.note")},
              "element": {"type": "plain_text_input", "action_id": "value", "max_length": 500}},
+        ],
+    }
+
+
+def import_modal(lang: str, kind: str) -> dict:
+    """`/stock import [sales]`: one file input; `private_metadata` carries the kind."""
+    return {
+        "type": "modal",
+        "callback_id": IMPORT_MODAL_CALLBACK,
+        "private_metadata": kind,
+        "title": {"type": "plain_text", "text": t(lang, f"import.title.{kind}")},
+        "submit": {"type": "plain_text", "text": t(lang, "import.submit")},
+        "close": {"type": "plain_text", "text": t(lang, "modal.cancel")},
+        "blocks": [
+            {"type": "input", "block_id": "file",
+             "label": {"type": "plain_text", "text": t(lang, "import.file")},
+             "element": {"type": "file_input", "action_id": "file", "filetypes": IMPORT_FILETYPES, "max_files": 1}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": t(lang, f"import.hint.{kind}")}]},
         ],
     }
 

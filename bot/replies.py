@@ -50,6 +50,29 @@ def source_status(lang: str, states: Sequence[SourceState], next_check: Optional
     return "\n".join(lines)
 
 
+MAX_REJECTED_SHOWN = 10
+
+
+def import_summary(lang: str, outcome) -> str:
+    """What a file import did (a `bot.imports.ImportOutcome`): counts, then each rejected row."""
+    if outcome.error:
+        return t(lang, "import.failed", file=outcome.file_name, error=outcome.error)
+    unit_word = {"line": ("line", "lines", "行"), "row": ("row", "rows", "行")}.get(outcome.unit, ("row", "rows", "行"))
+    units = unit_word[2] if lang == "zh" else unit_word[1]
+    lines = [t(lang, f"import.done.{outcome.kind}", file=outcome.file_name, rows=qty(outcome.rows_read),
+               units=units, skus=qty(outcome.skus), stored=qty(outcome.stored), rejected=qty(len(outcome.rejected)))]
+    for number, reason in outcome.rejected[:MAX_REJECTED_SHOWN]:
+        lines.append(t(lang, "import.rejected_line", number=number, reason=reason,
+                       unit=unit_word[2] if lang == "zh" else unit_word[0].capitalize()))
+    if len(outcome.rejected) > MAX_REJECTED_SHOWN:
+        lines.append(t(lang, "import.more_rejected", count=qty(len(outcome.rejected) - MAX_REJECTED_SHOWN)))
+    if outcome.unknown_headers:
+        lines.append(t(lang, "import.unknown_headers", headers=", ".join(outcome.unknown_headers[:20])))
+    if outcome.kind == "stock" and outcome.stored:
+        lines.append(t(lang, "import.checking"))
+    return "\n".join(lines)
+
+
 def no_threshold(lang: str, sku: str) -> str:
     return t(lang, "reply.no_threshold", sku=sku)
 

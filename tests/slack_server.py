@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 BOT_TOKEN = "xoxb-test-token-not-real"
 APP_TOKEN = "xapp-1-test-token-not-real"  # app-level token: only apps.connections.open accepts it
@@ -36,6 +36,7 @@ class SlackServer:
         self.failing_channels: set[str] = set()
         self.slow_seconds = 0.0  # a slow Slack: every Web API answer waits this long
         self.socket_mode_url: Optional[str] = None  # what apps.connections.open hands out
+        self.files: dict[str, tuple[dict, bytes]] = {}  # file id -> (files.info "file" object, content)
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -108,6 +109,18 @@ class SlackServer:
                     raise AssertionError(f"no reply on response_url {key} within {timeout}s")
                 self._changed.wait(remaining)
 
+    def add_file(self, name: str, content: bytes, user: str = "U0BUYER", url: Optional[str] = None) -> str:
+        """A file someone uploaded; files.info describes it and its private URL serves it
+        (to the bot token only, as files.slack.com does)."""
+        file_id = f"F{len(self.files) + 1:08d}"
+        quoted = quote(name)  # Slack percent-encodes file names in its links
+        info = {"id": file_id, "name": name, "title": name, "user": user, "size": len(content),
+                "filetype": name.rsplit(".", 1)[-1].lower(), "mimetype": "application/octet-stream",
+                "url_private": url or f"{self.url}/files-pri/T0TEST-{file_id}/{quoted}",
+                "url_private_download": url or f"{self.url}/files-pri/T0TEST-{file_id}/download/{quoted}"}
+        self.files[file_id] = (info, content)
+        return file_id
+
     def reset(self) -> None:
         with self._changed:
             self.calls.clear()
@@ -144,6 +157,10 @@ class SlackServer:
             return {"ok": True, "channel": channel, "ts": ts, "message": {"text": params.get("text", "")}}
         if method in ("chat.postEphemeral",):
             return {"ok": True, "message_ts": f"{time.time():.6f}"}
+        if method == "files.info":
+            if params.get("file") not in self.files:
+                return {"ok": False, "error": "file_not_found"}
+            return {"ok": True, "file": self.files[params["file"]][0]}
         if method in ("views.open", "views.publish"):
             return {"ok": True, "view": {"id": "V0TEST", **params.get("view", {})}}
         return {"ok": False, "error": "unknown_method"}
@@ -178,6 +195,30 @@ class SlackServer:
                 body = json.dumps(server._answer(method, params, authorized)).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                path, _, query = self.path.partition("?")
+                authorized = self.headers.get("Authorization") == f"Bearer {BOT_TOKEN}"
+                if path.startswith("/api/"):  # slack_sdk sends some methods (files.info) as GET
+                    method = path.rsplit("/", 1)[-1]
+                    params = {k: v[0] for k, v in parse_qs(query).items()}
+                    server._record(method, params, self.path)
+                    self._send(200, "application/json; charset=utf-8",
+                               json.dumps(server._answer(method, params, authorized)).encode())
+                    return
+                file_id = path.split("/")[2].rsplit("-", 1)[-1] if path.startswith("/files-pri/") else ""
+                server._record("file_download", {"file": file_id, "authorized": authorized}, self.path)
+                if file_id in server.files and authorized:
+                    self._send(200, "application/octet-stream", server.files[file_id][1])
+                else:  # Slack answers a missing or wrong token with its sign-in page
+                    self._send(200, "text/html; charset=utf-8", b"<!DOCTYPE html><html>Sign in to Slack</html>")
+
+            def _send(self, status: int, content_type: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

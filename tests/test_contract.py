@@ -28,8 +28,9 @@ def test_manifest_declares_what_the_app_listens_to(bot):
     settings = manifest["settings"]
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
-    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
-    assert {"commands", "chat:write"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened", "message.im"]
+    assert {"commands", "chat:write", "files:read", "im:history"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # files are dropped in the DM
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
 
     # every command the running Bolt app handles is in the manifest, and the reverse

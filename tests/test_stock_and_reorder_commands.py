@@ -168,9 +168,14 @@ def test_stock_set_with_several_warehouses_asks_which(bot, slack, stock_file):
 def test_stock_help(bot):
     result = bot.command("/stock", "help")
     assert result.status == 200
-    assert result.json() == {"response_type": "ephemeral", "text": (
-        "*Usage:*\n`/stock SKU123` — available, levels and alert state\n"
-        "`/stock set SKU123 1200 [warehouse US-WEST]` — record a manual count")}
+    answer = result.json()
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].splitlines()[:5] == [
+        "*Usage:*", "`/stock SKU123` — available, levels and alert state",
+        "`/stock set SKU123 1200 [warehouse US-WEST]` — record a manual count",
+        "`/stock status` — each stock source: last good read, rows, last error",
+        "`/stock import [sales]` — upload a CSV/XLSX export (or drop it in a DM with me; write `sales` in the "
+        "message for sales history)"]
 
 
 # ---- /reorder ----------------------------------------------------------------------------

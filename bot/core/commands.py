@@ -82,6 +82,13 @@ class StockStatus:
 
 
 @dataclass(frozen=True)
+class StockImport:
+    """`/stock import [sales]`: opens the upload modal."""
+
+    kind: str = "stock"
+
+
+@dataclass(frozen=True)
 class StockSet:
     sku: str
     available: int
@@ -107,7 +114,7 @@ class ReorderCancel:
 
 
 ThresholdRequest = Union[Help, ThresholdSet, ThresholdGet, ThresholdList, ThresholdRemove, ThresholdHistory]
-StockRequest = Union[Help, StockShow, StockSet, StockStatus]
+StockRequest = Union[Help, StockShow, StockSet, StockStatus, StockImport]
 ReorderRequest = Union[Help, ReorderRecord, ReorderList, ReorderCancel]
 
 
@@ -236,6 +243,13 @@ def parse_stock(text: Optional[str]) -> StockRequest:
     if tokens[0].lower() == "status":
         _no_extra(tokens[1:])
         return StockStatus()
+    if tokens[0].lower() == "import":
+        rest = tokens[1:]
+        kind = "stock"
+        if rest and rest[0].lower() in ("sales", "销量", "stock", "库存"):
+            kind = "sales" if rest.pop(0).lower() in ("sales", "销量") else "stock"
+        _no_extra(rest)
+        return StockImport(kind)
     if tokens[0].lower() == "set":
         args = tokens[1:]
         sku = parse_sku(args[0] if args else None)

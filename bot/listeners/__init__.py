@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, views
+from bot.listeners import actions, commands, events, files, views
 
 
 def register_listeners(app: App, ctx) -> None:
@@ -12,3 +12,4 @@ def register_listeners(app: App, ctx) -> None:
     actions.register(app, ctx)
     views.register(app, ctx)
     events.register(app, ctx)
+    files.register(app, ctx)

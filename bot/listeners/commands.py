@@ -18,7 +18,7 @@ from bot.core import commands as parse
 from bot.core.commands import CommandError
 from bot.core.tiers import Tier, default_critical_level
 from bot.i18n import t
-from bot.messages import command_error_text, usage_text
+from bot.messages import command_error_text, import_modal, usage_text
 from storage import repo
 from storage.db import session as open_session
 
@@ -52,9 +52,13 @@ def register(app: App, ctx) -> None:
             ctx.after_ack(respond, "/threshold", lambda: _threshold(ctx, request, command["user_id"], respond))
 
     @app.command("/stock")
-    def stock_command(ack, command, respond):
+    def stock_command(ack, command, respond, client):
         request = _parse_or_answer(ack, ctx, "stock", parse.parse_stock, command)
-        if request is not None:
+        if isinstance(request, parse.StockImport):
+            # The trigger_id is good for 3 s: open the modal first, nothing slow before it.
+            ctx.after_ack(respond, "/stock import", lambda: client.views_open(
+                trigger_id=command["trigger_id"], view=import_modal(ctx.lang, request.kind)))
+        elif request is not None:
             ctx.after_ack(respond, "/stock", lambda: _stock(ctx, request, respond))
 
     @app.command("/reorder")

@@ -9,7 +9,9 @@ from slack_bolt import App
 from bot import replies
 from bot.core.commands import MAX_NOTE_LENGTH, CommandError, parse_eta, parse_quantity
 from bot.i18n import t
-from bot.messages import REORDER_MODAL_CALLBACK, command_error_text
+from bot.imports import KINDS, STOCK
+from bot.listeners.files import import_shared_file
+from bot.messages import IMPORT_MODAL_CALLBACK, REORDER_MODAL_CALLBACK, command_error_text
 from storage import repo
 from storage.db import session as open_session
 from storage.models import Alert
@@ -27,6 +29,19 @@ def _error_line(lang: str, error: CommandError) -> str:
 
 
 def register(app: App, ctx) -> None:
+    @app.view(IMPORT_MODAL_CALLBACK)
+    def import_submitted(ack, body, view, client):
+        user = body["user"]["id"]
+        chosen = (view["state"]["values"].get("file", {}).get("file") or {}).get("files") or []
+        if not chosen:
+            ack(response_action="errors", errors={"file": t(ctx.lang, "import.no_file")})
+            return
+        ack()  # closes the modal; the result arrives as a direct message
+        kind = view.get("private_metadata") if view.get("private_metadata") in KINDS else STOCK
+        for shared in chosen:
+            # Posting to the user's id lands in the bot's DM with them.
+            import_shared_file(ctx, client, shared, kind, channel=user)
+
     @app.view(REORDER_MODAL_CALLBACK)
     def reorder_submitted(ack, body, view):
         lang, user = ctx.lang, body["user"]["id"]

@@ -1,0 +1,175 @@
+"""Export files dropped into Slack (a DM, or `/stock import`) and `stockbot import-sales FILE`:
+downloaded from (loopback) Slack with the bot token, imported, summarised back."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from datetime import date
+
+import openpyxl
+from sqlmodel import Session, select
+
+from storage.db import make_engine
+from storage.models import SalesDay, Stock
+from tests.conftest import write_stock
+from tests.slack_server import BOT_TOKEN
+from tests.test_cli import stockbot, stockbot_env
+
+DM = "D0BUYER"
+# A Chinese ERP export as Excel saves it: BOM, Chinese headers, a blank line, a bad number,
+# thousands separators, a column Stockbot does not use.
+ERP_CSV = ("\ufeff商品编码,商品名称,可用库存,备注\n"
+           "SKU123,红色连衣裙,\"1,200\",\n"
+           "\n"
+           "SKU9,蓝色T恤,很多,盘点中\n"
+           "SKU7,,0,\n").encode("utf-8")
+
+
+def stock(bot) -> dict[str, tuple[int, str]]:
+    with Session(bot.ctx.engine) as session:
+        return {r.sku: (r.available, r.source) for r in session.exec(select(Stock)).all()}
+
+
+def sales(bot) -> dict[tuple[str, date], int]:
+    with Session(bot.ctx.engine) as session:
+        return {(r.sku, r.day): r.units for r in session.exec(select(SalesDay)).all()}
+
+
+def xlsx(rows: list[list]) -> bytes:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def share_in_dm(bot, file_id: str, text: str = "", user: str = "U0BUYER"):
+    return bot.event({"type": "message", "subtype": "file_share", "channel": DM, "channel_type": "im",
+                      "user": user, "text": text, "ts": "1764000500.000100",
+                      "files": [{"id": file_id, "name": "ignored.csv"}]})
+
+
+def dm_reply(slack, channel: str = DM) -> dict:
+    [reply] = slack.wait_for("chat.postMessage", lambda p: p.get("channel") == channel, timeout=10)
+    return reply
+
+
+def test_stock_import_opens_a_modal_with_a_file_input(bot, slack):
+    result = bot.command("/stock", "import")
+    assert result.status == 200
+    [opened] = slack.wait_for("views.open")
+    view = opened["view"]
+    assert view["callback_id"] == "stock_import" and view["private_metadata"] == "stock"
+    [element] = [block["element"] for block in view["blocks"] if block["type"] == "input"]
+    assert element["type"] == "file_input" and "xlsx" in element["filetypes"] and "csv" in element["filetypes"]
+    bot.command("/stock", "import sales")
+    assert slack.wait_for("views.open", count=2)[1]["view"]["private_metadata"] == "sales"
+
+
+def test_a_file_uploaded_in_the_modal_is_imported_and_summarised_in_a_dm(bot, slack):
+    bot.ask("/threshold", "set SKU7 100")
+    file_id = slack.add_file("ERP导出.csv", ERP_CSV)
+    result = bot.view_submission("stock_import", "stock", {"file": {"file": {"type": "file_input", "files": [
+        {"id": file_id, "name": "ERP导出.csv"}]}}}, user="U0BUYER")
+    assert result.status == 200 and result.body in ("", "{}")  # the modal closes at once
+    reply = dm_reply(slack, channel="U0BUYER")
+    lines = reply["text"].splitlines()
+    assert lines[0] == "📥 *ERP导出.csv* imported: 3 lines read · 2 SKUs updated · 1 rejected"
+    assert lines[1].startswith("• Line 4: ") and "很多" in lines[1] and "SKU9" in lines[1]
+    assert "Columns not used: 备注" in reply["text"]
+    assert stock(bot) == {"SKU123": (1200, "upload"), "SKU7": (0, "upload")}
+    # The bot token went to the download link; SKU7 at 0 is alerted without waiting for a check.
+    [download] = slack.of("file_download")
+    assert download.params == {"file": file_id, "authorized": True}
+    [alert] = slack.wait_for("chat.postMessage", lambda p: "SKU7" in p.get("text", ""))
+    assert alert["text"].startswith("OUT OF STOCK: SKU7 available 0")
+
+
+def test_the_modal_without_a_file_asks_for_one(bot):
+    result = bot.view_submission("stock_import", "stock", {"file": {"file": {"type": "file_input", "files": []}}})
+    assert result.status == 200
+    assert result.json() == {"response_action": "errors", "errors": {"file": "Choose a CSV or XLSX file."}}
+
+
+def test_an_xlsx_shared_in_a_dm_is_imported_and_answered_in_its_thread(bot, slack):
+    file_id = slack.add_file("stock 11-25.xlsx", xlsx([["Seller SKU", "Available", "Warehouse"],
+                                                        ["SKU123", 40, "US-WEST"], ["SKU123", 900, "US-EAST"]]))
+    assert share_in_dm(bot, file_id).status == 200
+    reply = dm_reply(slack)
+    assert reply["thread_ts"] == "1764000500.000100"
+    assert reply["text"].startswith("📥 *stock 11-25.xlsx* imported: 2 rows read · 1 SKUs updated · 0 rejected")
+    with Session(bot.ctx.engine) as session:
+        rows = {(r.sku, r.warehouse): r.available for r in session.exec(select(Stock)).all()}
+    assert rows == {("SKU123", "US-WEST"): 40, ("SKU123", "US-EAST"): 900}
+
+
+def test_sales_history_shared_in_a_dm_is_stored_per_day(bot, slack):
+    history = "日期,SKU,销量\n2026-11-20,SKU123,150\n2026-11-21,SKU123,170\n2026-11-21,SKU123,10\n".encode("gbk")
+    file_id = slack.add_file("销量.csv", history)
+    share_in_dm(bot, file_id, text="上个月的销量")
+    reply = dm_reply(slack)
+    assert "(sales)" in reply["text"] and "3 lines read" in reply["text"]
+    assert sales(bot) == {("SKU123", date(2026, 11, 20)): 150, ("SKU123", date(2026, 11, 21)): 180}
+    assert stock(bot) == {}  # a sales file never touches stock
+
+
+def test_a_file_stockbot_cannot_read_changes_nothing(bot, slack, stock_file):
+    write_stock(stock_file, {"SKU123": 800})
+    bot.checker.run_check()
+    file_id = slack.add_file("notes.csv", "item,count\nSKU123,0\n".encode())
+    share_in_dm(bot, file_id)
+    reply = dm_reply(slack)
+    assert reply["text"].startswith("❌ Could not import *notes.csv*: ")
+    assert "Nothing was changed." in reply["text"] and "/tmp" not in reply["text"]
+    assert stock(bot)["SKU123"][0] == 800
+
+
+def test_the_token_is_never_sent_to_a_link_off_slack(bot, slack):
+    file_id = slack.add_file("stock.csv", b"sku,available\nSKU123,0\n", url="http://198.51.100.7/steal")
+    share_in_dm(bot, file_id)
+    reply = dm_reply(slack)
+    assert "not on slack.com" in reply["text"] and slack.of("file_download") == []
+    assert stock(bot) == {}
+
+
+def test_without_files_read_the_reply_says_which_scope_to_add(bot, slack):
+    slack.failures["files.info"] = "missing_scope"
+    share_in_dm(bot, slack.add_file("stock.csv", b"sku,available\nSKU123,0\n"))
+    reply = dm_reply(slack)["text"]
+    assert reply.startswith("❌ Could not get *ignored.csv* from Slack") and "files:read" in reply
+
+
+def test_a_dm_without_a_file_gets_a_hint_and_the_bots_own_posts_are_ignored(bot, slack):
+    bot.event({"type": "message", "channel": DM, "channel_type": "im", "user": "U0BUYER", "text": "hi",
+               "ts": "1764000600.000100"})
+    assert "CSV or XLSX" in dm_reply(slack)["text"]
+    bot.event({"type": "message", "channel": DM, "channel_type": "im", "bot_id": "B0BOT", "text": "x",
+               "ts": "1764000601.000100"})
+    bot.event({"type": "message", "channel": "C0WORK", "channel_type": "channel", "user": "U0BUYER",
+               "text": "hi", "ts": "1764000602.000100"})
+    bot.settle()
+    assert len(slack.posts()) == 1
+
+
+def test_import_sales_command_reads_a_history_export(slack, database_url, stock_file, tmp_path):
+    path = tmp_path / "sales.xlsx"
+    path.write_bytes(xlsx([["SKU", "Date", "Units sold"], ["SKU123", "2026-11-20", 150],
+                           ["SKU123", "2026-11-21", "lots"], ["SKU9", "2026/11/21", 3]]))
+    env = stockbot_env(slack, database_url, stock_file)
+    result = subprocess.run(stockbot("import-sales", str(path)), capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "sales.xlsx: 3 rows read, 2 daily totals stored for 2 SKUs, 1 rejected"
+    assert "row 3:" in result.stdout and "lots" in result.stdout
+    again = subprocess.run(stockbot("import-sales", str(path)), capture_output=True, text=True, timeout=60, env=env)
+    assert again.returncode == 0
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        stored = {(r.sku, r.day): r.units for r in session.exec(select(SalesDay)).all()}
+    engine.dispose()
+    assert stored == {("SKU123", date(2026, 11, 20)): 150, ("SKU9", date(2026, 11, 21)): 3}  # not doubled
+    missing = subprocess.run(stockbot("import-sales", str(tmp_path / "nope.csv")), capture_output=True, text=True,
+                             timeout=60, env=env)
+    assert missing.returncode == 1 and "Nothing was stored" in missing.stderr
+    assert BOT_TOKEN not in result.stdout + result.stderr + missing.stderr
