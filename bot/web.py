@@ -102,7 +102,7 @@ def tiktok_webhook(ctx: AppContext, environ, start_response):
     """POST /webhooks/tiktok: verify, de-duplicate, answer 200 at once; the work runs after."""
     from bot.sources import SourceError
     from bot.sources.tiktok import parse_webhook, verify_webhook
-    from bot.sources.tiktok_source import accept_webhook, config_of
+    from bot.sources.tiktok_source import WEBHOOK_CLOCK_SKEW, WEBHOOK_MAX_AGE, accept_webhook, config_of
 
     if environ.get("REQUEST_METHOD") != "POST":
         return _json(start_response, "405 Method Not Allowed", {"ok": False, "error": "POST only"})
@@ -127,7 +127,14 @@ def tiktok_webhook(ctx: AppContext, environ, start_response):
         event = parse_webhook(body)
     except ValueError as exc:
         return _json(start_response, "400 Bad Request", {"ok": False, "error": str(exc)})
-    fresh = accept_webhook(ctx.checker, event, repo.utcnow())
+    now = repo.utcnow()
+    # The timestamp is inside the signed body. Refusing old ones bounds how long deliveries
+    # must be remembered to spot a replay (TikTok stops retrying well before this).
+    age = now.timestamp() - event.timestamp
+    if event.timestamp and not -WEBHOOK_CLOCK_SKEW.total_seconds() <= age <= WEBHOOK_MAX_AGE.total_seconds():
+        log.warning("refused a TikTok webhook with a stale timestamp (%s)", event.timestamp)
+        return _json(start_response, "401 Unauthorized", {"ok": False, "error": "stale timestamp"})
+    fresh = accept_webhook(ctx.checker, event, now)
     return _json(start_response, "200 OK", {"ok": True, "duplicate": not fresh})
 
 

@@ -99,6 +99,16 @@ def test_wrong_app_secret_is_refused_by_the_server(server, fake_time):
     assert "not-the-secret" not in message and server.access_token not in message
 
 
+def test_a_stale_timestamp_is_refused_by_the_server(server, fake_time):
+    """A machine whose clock is 10 minutes off signs correctly but is refused: the message says why."""
+    server.add_warehouse("Main")
+    client = make_client(server, fake_time, now=lambda: datetime.now(timezone.utc) - timedelta(minutes=10))
+    with pytest.raises(SourceError) as caught:
+        client.warehouses()
+    assert str(tts.INVALID_SIGNATURE) in str(caught.value) and "timestamp" in str(caught.value)
+    assert make_client(server, fake_time).warehouses()[0].name == "Main"  # the same call with the right time
+
+
 def test_every_request_is_signed_and_carries_the_token(server, fake_time):
     stock_catalogue(server, 3)
     rows = read_shop_stock(make_client(server, fake_time))

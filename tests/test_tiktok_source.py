@@ -216,3 +216,29 @@ def test_an_order_webhook_records_the_sale_and_rereads_that_sku(tiktok_bot, shop
     assert alert["text"] == "WARNING: SKU123 available 1,400 (warning level 1,500)"
     today = datetime.fromtimestamp(order["create_time"], tz=timezone.utc).date().isoformat()
     wait_until(lambda: sales(tiktok_bot) == {("SKU123", today): 200})
+
+
+@pytest.mark.parametrize("age_hours", [74, -2])  # older than TikTok retries for; or from the future
+def test_a_webhook_with_a_stale_timestamp_is_refused(tiktok_bot, shop, age_hours):
+    product = shop.add_product("SKU123", {shop.warehouse_id: 0})
+    payload = inventory_event(product)
+    payload["timestamp"] = int(time.time()) - age_hours * 3600
+    result = webhook(tiktok_bot, payload)  # correctly signed: only the time is wrong
+    assert result.status == 401 and result.json()["error"] == "stale timestamp"
+    time.sleep(0.2)
+    assert shop.count(tts.INVENTORY) == 0 and stored(tiktok_bot) == {}
+
+
+def test_old_deliveries_are_forgotten(tiktok_bot, shop):
+    from bot.sources import tiktok_source
+    from storage.models import WebhookDelivery
+
+    with Session(tiktok_bot.ctx.engine) as session:
+        session.add(WebhookDelivery(key="tiktok:old", received_at=datetime(2026, 1, 1, tzinfo=timezone.utc)))
+        session.commit()
+    tiktok_source._last_prune[0] = datetime.min.replace(tzinfo=timezone.utc)
+    product = shop.add_product("SKU123", {shop.warehouse_id: 5})
+    assert webhook(tiktok_bot, inventory_event(product)).status == 200
+    with Session(tiktok_bot.ctx.engine) as session:
+        keys = {row.key for row in session.exec(select(WebhookDelivery)).all()}
+    assert keys == {"tiktok:7327146171043743534"}

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete
 
 from bot.config import Settings
 from bot.sources import SourceError
@@ -46,6 +47,10 @@ log = logging.getLogger(__name__)
 FIRST_ORDER_SYNC = timedelta(days=30)  # history fetched the first time a shop is synced
 ORDER_SYNC_OVERLAP = timedelta(minutes=10)  # re-read a little: orders updated during the last sync
 CANCELLED = ("CANCELLED", "CANCEL", "CANCELED")
+# Webhooks older than this are refused (bot.web), so deliveries older than this can be forgotten.
+WEBHOOK_MAX_AGE = timedelta(hours=73)  # TikTok retries for up to 72 hours
+WEBHOOK_CLOCK_SKEW = timedelta(minutes=10)  # how far in the future a timestamp may be
+_last_prune = [datetime.min.replace(tzinfo=timezone.utc)]
 
 _clients: dict[tuple[str, str], TikTokShopClient] = {}
 _clients_lock = threading.Lock()
@@ -161,6 +166,10 @@ def accept_webhook(checker: "Checker", event: WebhookEvent, now: datetime) -> bo
             session.commit()
         except IntegrityError:
             return False
+        if now - _last_prune[0] > timedelta(hours=1):
+            _last_prune[0] = now
+            session.exec(delete(WebhookDelivery).where(col(WebhookDelivery.received_at) < now - 2 * WEBHOOK_MAX_AGE))
+            session.commit()
     _background.submit(_handle_event, checker, event)
     return True
 
