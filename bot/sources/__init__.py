@@ -32,12 +32,3 @@ class SalesRow:
     day: date
     units: int
     warehouse: str = ""
-
-
-def parse_source_spec(spec: str) -> tuple[str, str]:
-    """`csv:/path/to/stock.csv` -> ("csv", "/path/to/stock.csv")."""
-    kind, _, target = spec.partition(":")
-    kind = kind.strip().lower()
-    if kind != "csv" or not target.strip():
-        raise SourceError(f"STOCK_SOURCE must look like csv:/path/to/stock.csv (got kind {kind!r})")
-    return kind, target.strip()
