@@ -239,6 +239,7 @@ def test_old_deliveries_are_forgotten(tiktok_bot, shop):
     tiktok_source._last_prune[0] = datetime.min.replace(tzinfo=timezone.utc)
     product = shop.add_product("SKU123", {shop.warehouse_id: 5})
     assert webhook(tiktok_bot, inventory_event(product)).status == 200
+    wait_until(lambda: ("SKU123", "US-WEST") in stored(tiktok_bot))  # the background re-read is done
     with Session(tiktok_bot.ctx.engine) as session:
         keys = {row.key for row in session.exec(select(WebhookDelivery)).all()}
     assert keys == {"tiktok:7327146171043743534"}
