@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Optional
 
 from bot.checker import Checker
@@ -46,22 +47,18 @@ def import_path(checker: Checker, path: str, kind: str, file_name: Optional[str]
     outcome = ImportOutcome(file_name=file_name or os.path.basename(path), kind=kind)
     try:
         if kind == SALES:
-            sales = files.read_sales_file(path, _mapping(checker))
-            outcome.rows_read, outcome.rejected, outcome.unit = sales.rows_read, sales.rejected, sales.unit
-            outcome.unknown_headers = sales.unknown_headers
-            if sales.rows:
-                outcome.stored = checker.write_sales(SALES_IMPORT_SOURCE, sales.rows)
-            outcome.skus = len({row.sku for row in sales.rows})
+            read = files.read_sales_file(path, _mapping(checker))
+            store = partial(checker.write_sales, SALES_IMPORT_SOURCE)
         else:
-            stock = files.import_stock_file(path, _mapping(checker))
-            outcome.rows_read, outcome.rejected, outcome.unit = stock.rows_read, stock.rejected, stock.unit
-            outcome.unknown_headers = stock.unknown_headers
-            if stock.rows:
-                outcome.stored = checker.accept_push(stock.rows, source=UPLOAD_SOURCE)
-            outcome.skus = len({row.sku for row in stock.rows})
+            read = files.import_stock_file(path, _mapping(checker))
+            store = partial(checker.accept_push, source=UPLOAD_SOURCE)
     except SourceError as exc:
         # The messages name the file by the path given; a temporary path means nothing to the user.
         outcome.error = str(exc).replace(path, outcome.file_name)
+        return outcome
+    outcome.rows_read, outcome.rejected, outcome.unit = read.rows_read, read.rejected, read.unit
+    outcome.unknown_headers, outcome.skus = read.unknown_headers, len({row.sku for row in read.rows})
+    outcome.stored = store(read.rows) if read.rows else 0
     return outcome
 
 

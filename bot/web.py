@@ -43,11 +43,15 @@ def health(ctx: AppContext) -> tuple[bool, dict]:
 MAX_PUSH_BYTES = 64 * 1024 * 1024  # 200 000 items of JSON fit with room to spare
 
 
-def _read_json(environ) -> object:
+def _content_length(environ) -> int:
     try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        return int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        length = 0
+        return 0
+
+
+def _read_json(environ) -> object:
+    length = _content_length(environ)
     if length <= 0:
         raise PushError("the body is empty: send JSON with a list \"items\"")
     if length > MAX_PUSH_BYTES:
@@ -112,10 +116,7 @@ def tiktok_webhook(ctx: AppContext, environ, start_response):
         config = None
     if config is None:
         return _json(start_response, "404 Not Found", {"ok": False, "error": "TikTok Shop is not configured"})
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
+    length = _content_length(environ)
     if not 0 < length <= MAX_WEBHOOK_BYTES:
         return _json(start_response, "400 Bad Request", {"ok": False, "error": "empty or oversized body"})
     body = environ["wsgi.input"].read(length)

@@ -30,6 +30,7 @@ from storage.models import (
 )
 
 LIST_PAGE_SIZE = 25
+IN_LIST_SIZE = 500  # values per IN (...) list: well under every database's parameter limit
 
 
 def utcnow() -> datetime:
@@ -105,13 +106,17 @@ def stock_rows(session: Session, sku: str) -> list[Stock]:
     return list(session.exec(select(Stock).where(Stock.sku == sku).order_by(Stock.warehouse)).all())
 
 
+def _insert(conn: Connection, table):
+    """INSERT with ON CONFLICT support, for the database the connection talks to."""
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+
+
 def upsert_stock(conn: Connection, rows: Sequence[dict]) -> None:
     """Insert or update (sku, warehouse) rows in one statement per batch."""
     if not rows:
         return
     table = Stock.__table__
-    dialect = conn.dialect.name
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    insert = _insert(conn, table)
     statement = insert.on_conflict_do_update(
         index_elements=["sku", "warehouse"],
         set_={"available": insert.excluded.available, "name": func.coalesce(insert.excluded.name, table.c.name),
@@ -126,8 +131,7 @@ def upsert_sales(conn: Connection, rows: Sequence[dict]) -> None:
     """Insert or replace daily units: the same (sku, warehouse, day, source) sent again replaces them."""
     if not rows:
         return
-    table = SalesDay.__table__
-    insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    insert = _insert(conn, SalesDay.__table__)
     statement = insert.on_conflict_do_update(index_elements=["sku", "warehouse", "day", "source"],
                                              set_={"units": insert.excluded.units})
     conn.execute(statement, list(rows))
@@ -138,20 +142,26 @@ def replace_order_lines(conn: Connection, source: str, rows: Sequence[dict]) -> 
     daily sales of every (sku, warehouse, day) they touch from all lines of that source."""
     if not rows:
         return
-    table = OrderLine.__table__
-    insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    insert = _insert(conn, OrderLine.__table__)
     conn.execute(insert.on_conflict_do_update(
         index_elements=["source", "order_id", "sku", "warehouse"],
         set_={"day": insert.excluded.day, "units": insert.excluded.units, "cancelled": insert.excluded.cancelled},
     ), list(rows))
-    touched = {(row["sku"], row["warehouse"], row["day"]) for row in rows}
-    totals = []
-    for sku, warehouse, day in touched:
-        units = conn.execute(select(func.coalesce(func.sum(OrderLine.units), 0)).where(
-            OrderLine.source == source, OrderLine.sku == sku, OrderLine.warehouse == warehouse,
-            OrderLine.day == day, col(OrderLine.cancelled).is_(False))).scalar_one()
-        totals.append({"sku": sku, "warehouse": warehouse, "day": day, "source": source, "units": int(units)})
-    upsert_sales(conn, totals)
+    # A key whose lines are all cancelled now counts 0, so it starts at 0 and is written too.
+    units = {(row["sku"], row["warehouse"], row["day"]): 0 for row in rows}
+    skus = sorted({sku for sku, _, _ in units})
+    first_day, last_day = min(day for _, _, day in units), max(day for _, _, day in units)
+    for start in range(0, len(skus), IN_LIST_SIZE):  # one grouped query per chunk, not one per key
+        query = (select(OrderLine.sku, OrderLine.warehouse, OrderLine.day, func.sum(OrderLine.units))
+                 .where(OrderLine.source == source, col(OrderLine.sku).in_(skus[start:start + IN_LIST_SIZE]),
+                        col(OrderLine.day) >= first_day, col(OrderLine.day) <= last_day,
+                        col(OrderLine.cancelled).is_(False))
+                 .group_by(OrderLine.sku, OrderLine.warehouse, OrderLine.day))
+        for sku, warehouse, day, total in conn.execute(query):
+            if (sku, warehouse, day) in units:
+                units[(sku, warehouse, day)] = int(total)
+    upsert_sales(conn, [{"sku": sku, "warehouse": warehouse, "day": day, "source": source, "units": total}
+                        for (sku, warehouse, day), total in units.items()])
 
 
 def daily_sales(session: Session, sku: str, since: date) -> dict[date, int]:
@@ -343,8 +353,7 @@ def get_meta(session: Session, key: str) -> Optional[str]:
 
 def set_meta_conn(conn: Connection, key: str, value: str) -> None:
     """set_meta inside a Core transaction (the caller's engine.begin())."""
-    table = Meta.__table__
-    insert = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    insert = _insert(conn, Meta.__table__)
     conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_={"value": insert.excluded.value}),
                  [{"key": key, "value": value}])
 

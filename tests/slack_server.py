@@ -192,12 +192,8 @@ class SlackServer:
                 if server.slow_seconds and method != "response_url":
                     time.sleep(server.slow_seconds)
                 server._record(method, params, self.path)
-                body = json.dumps(server._answer(method, params, authorized)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self._send(200, "application/json; charset=utf-8",
+                           json.dumps(server._answer(method, params, authorized)).encode())
 
             def do_GET(self):
                 path, _, query = self.path.partition("?")

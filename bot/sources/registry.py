@@ -32,7 +32,7 @@ class Source:
     # A cheap digest of the content (files): unchanged content is not written again.
     fingerprint: Optional[Callable[[], str]] = None
     # Marketplace orders since a time (TikTok): feeds daily sales. None for plain stock sources.
-    sync_sales: Optional[Callable[..., int]] = field(default=None)
+    sync_sales: Optional[Callable[..., object]] = field(default=None)
 
 
 @dataclass
@@ -49,7 +49,6 @@ def file_source(kind: str, target: str, settings: Settings) -> Source:
     from bot.sources import files
 
     name = f"{kind}:{target}"
-
     mapping = files.parse_column_mapping(settings.stock_columns) if settings.stock_columns else None
     return Source(name=name, read=lambda: files.read_stock_source(target, mapping).rows,
                   fingerprint=lambda: files.source_fingerprint(target))
