@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+from bot import backtest_cli
 from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("stockbot")
@@ -107,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="no Slack needed: sample catalogue, checks, alerts printed here")
     demo.add_argument("--lang", choices=["en", "zh"], default=None, help="message language (default STOCKBOT_LANG)")
     demo.add_argument("--dir", default=None, help="folder for the demo database and stock file")
+    backtest_cli.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "backtest":  # no settings, Slack or database needed
+        return backtest_cli.run(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
