@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import messages
+from bot import messages, planning
 from bot.config import Settings
 from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
 from bot.notifier import Notifier, NotifyError
@@ -238,12 +238,19 @@ class Checker:
         reorders = repo.reorders_for_episode(session, episode) if episode else []
         today = now.date()
         recovered = episode is not None and episode.open_sku is None
+        on_order = (sum(r.quantity for r in reorders if r.status == "open") + (alert.source_on_order or 0)
+                    if not recovered else alert.on_order)
+        outlook = None
+        if not recovered:
+            forecast = planning.forecast_for(session, self.settings, alert.sku, today)
+            if forecast.history_days:
+                etas = [r.eta for r in reorders if r.status == "open" and r.eta]
+                outlook = planning.outlook_for(forecast, alert.available, on_order, min(etas, default=None), today)
         return messages.AlertView(
             alert_id=alert.id or 0, sku=alert.sku, tier=Tier(alert.tier), available=alert.available,
             warning_level=alert.warning_level, critical_level=alert.critical_level, read_at=alert.read_at,
             name=alert.name,
-            on_order=(sum(r.quantity for r in reorders if r.status == "open") + (alert.source_on_order or 0)
-                      if not recovered else alert.on_order),
+            on_order=on_order, outlook=outlook,
             warehouse=alert.warehouse, stale_source=alert.stale_source,
             acked_by=alert.acked_by, acked_at=alert.acked_at,
             reorders=tuple(messages.ReorderView(r.quantity, r.eta, r.created_by,
@@ -321,6 +328,20 @@ class Checker:
                 episode.open_sku, episode.closed_at = None, now
                 session.add(episode)
                 session.commit()
+
+    # ---- auto thresholds -----------------------------------------------------------------------
+
+    def recompute_auto(self, skus: Optional[Sequence[str]] = None,
+                       now: Optional[datetime] = None) -> planning.RecomputeReport:
+        """Recompute auto levels (nightly, or for SKUs just switched to auto), then check the SKUs
+        whose level moved, so a raised level alerts at once."""
+        now = now or repo.utcnow()
+        report = planning.recompute_auto(self.engine, self.settings, now, skus)
+        log.info("auto thresholds: %d recomputed, %d changed, %d without sales history",
+                 report.recomputed, len(report.changed), len(report.no_history))
+        if report.changed:
+            self.run_check(report.changed, now)
+        return report
 
     # ---- sources -----------------------------------------------------------------------------
 

@@ -43,6 +43,9 @@ class Settings:
     # TIKTOK_* variables as given; bot.sources.tiktok turns them into shops (kept raw here so
     # configuration errors are reported by the source, in Slack, rather than stopping the bot).
     tiktok_env: tuple[tuple[str, str], ...] = ()
+    # Warehouses that restock from overseas (weeks, not days): their SKUs default to the long lead time.
+    overseas_warehouses: frozenset[str] = field(default_factory=frozenset)
+    auto_recompute_hour: int = 2  # UTC hour of the nightly auto-threshold recompute
 
     @property
     def ops_channel_or_alerts(self) -> str:
@@ -142,4 +145,6 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         stock_sql_query=env.get("STOCK_SQL_QUERY", "").strip(),
         stock_columns=env.get("STOCK_COLUMNS", "").strip(),
         tiktok_env=tuple(sorted((k, v) for k, v in env.items() if k.startswith("TIKTOK_"))),
+        overseas_warehouses=frozenset(w.strip() for w in env.get("OVERSEAS_WAREHOUSES", "").split(",") if w.strip()),
+        auto_recompute_hour=min(23, _int(env, "AUTO_RECOMPUTE_HOUR", 2, 0)),
     )

@@ -82,7 +82,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.status_none": "No stock source has been read yet. Set `STOCK_SOURCE` (csv:PATH, xlsx:PATH, "
                              "file:FOLDER, tiktok, sql) or push to `POST /api/stock`.",
         "reply.threshold_show": "*{sku}*: warning at {warning}, critical at {critical}, alerts to {channel}.\n"
-                                "Last changed by <@{user}> {when}.",
+                                "Last changed by {user} {when}.",
         "reply.no_threshold": "No threshold is set for *{sku}*. Set one with `/threshold set {sku} 1500`.",
         "reply.threshold_removed": "🗑️ Threshold for *{sku}* removed (was warning {warning}, critical {critical}). "
                                    "No more alerts for it.",
@@ -93,9 +93,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.list_empty": "No thresholds{prefix} yet. Set one with `/threshold set SKU123 1500`.",
         "reply.list_past_end": "There is no page {page}: the list has {pages} page(s).",
         "reply.history_header": "*History of {sku}* (newest first)",
-        "reply.history_set": "• {when} <@{user}>: warning {old_warning} → {new_warning}, "
+        "reply.history_set": "• {when} {user}: warning {old_warning} → {new_warning}, "
                              "critical {old_critical} → {new_critical}{channel}",
-        "reply.history_remove": "• {when} <@{user}>: removed (was warning {old_warning}, critical {old_critical})",
+        "reply.history_remove": "• {when} {user}: removed (was warning {old_warning}, critical {old_critical})",
         "reply.history_empty": "No changes recorded for *{sku}*.",
         "reply.history_channel": ", channel {old} → {new}",
         "reply.default_channel": "the default alert channel",
@@ -134,6 +134,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "error.missing_number": "The {what} is missing.",
         "error.negative_number": "The {what} can't be negative (got {value}).",
         "error.not_a_number": "The {what} must be a whole number, not `{value}`.",
+        "error.not_a_decimal": "The {what} must be a number (e.g. `150` or `12.5`), not `{value}`.",
         "error.number_too_big": "The {what} `{value}` is too big (max {max}).",
         "error.zero_number": "The {what} must be more than 0.",
         "error.missing_channel": "Which channel? Pick one after `channel`, e.g. `channel #stock-alerts`.",
@@ -163,7 +164,17 @@ STRINGS: dict[str, dict[str, str]] = {
                            "`/threshold set SKU123 1500 critical 500 channel #stock-alerts`\n"
                            "`/threshold set SKU123 300 warehouse US-WEST` — watch one warehouse only\n"
                            "`/threshold get SKU123` · `/threshold list [prefix] [page 2]`\n"
-                           "`/threshold remove SKU123` · `/threshold history SKU123`",
+                           "`/threshold remove SKU123` · `/threshold history SKU123`\n"
+                           "`/threshold calc SKU123 daily 150 lead 7 safety 3d` — reorder point with its working "
+                           "(safety `3d`, `450` units or `95%` service); without `daily` it uses sales history "
+                           "(`basis avg|max|p90|weighted`, `days 90`)\n"
+                           "`/threshold auto SKU123|all|PREFIX* [lead 7] [service 98%]` — recompute nightly from "
+                           "sales · `/threshold auto off SKU123`\n"
+                           "`/threshold lead SKU123 21 [pack 24] [moq 100] [cover 30]` — lead time, case pack, MOQ",
+        "usage.campaign": "*Usage:*\n"
+                          "`/campaign add SKU123|all|PREFIX* 2026-12-01 2026-12-03 x3 [name]` — a live-stream or "
+                          "ad push that multiplies expected demand in those days\n"
+                          "`/campaign list [SKU123]` · `/campaign remove 7`",
         "usage.stock": "*Usage:*\n"
                        "`/stock SKU123` — available, levels and alert state\n"
                        "`/stock set SKU123 1200 [warehouse US-WEST]` — record a manual count\n"
@@ -181,6 +192,89 @@ STRINGS: dict[str, dict[str, str]] = {
         "home.acked": " · acked",
         "home.none": "All watched SKUs are above their warning levels. 🎉",
         "home.more": "…and {count} more.",
+        "outlook.no_demand": "📉 No sales in the history: days of cover unknown.",
+        "outlook.cover": "📉 ~{daily}/day · *{cover} days* of cover · runs out ≈ *{date}*",
+        "outlook.not_within_year": "not within a year",
+        "outlook.suggested": "📦 Suggested reorder: *{quantity}* (lead {lead} days + cover)",
+        "guidance.reorder_now": "📣 Ads: *reorder now* — stock lasts {cover} days, a reorder takes {lead}.",
+        "guidance.slow_ads": "📣 Ads: stock runs out {days} days before the reorder lands — *slow ad spend, pause top-ups, "
+                             "move from conversion to reach* until stock lands.",
+        "guidance.scale": "📣 Ads: stock supports scaling ads ({cover} days of cover).",
+        "method.auto": "🤖 Auto level: {basis} of {days} in-stock days, {service} service, lead {lead} days",
+        "method.weekdays": ", weekday pattern",
+        "method.campaigns": ", campaigns: {names}",
+        "basis.avg": "average",
+        "basis.max": "maximum",
+        "basis.p90": "90th percentile",
+        "basis.weighted": "weighted recent average",
+        "calc.title": "*{sku}* · reorder point *{warning}* (critical {critical})",
+        "calc.lead_demand": "  {daily}/day × {lead} days lead time = {units}",
+        "calc.weekdays": " (weekday pattern)",
+        "calc.campaigns": "+ campaigns in the lead time: {units} ({names})",
+        "calc.safety_service": "+ safety stock {units} = z {z} × σ {sigma} × √{lead}, buys a {service} cycle service level",
+        "calc.safety_days": "+ safety stock {units} ({days} days of demand)",
+        "calc.safety_units": "+ safety stock {units}",
+        "calc.safety_none": "+ no safety stock (add `safety 3d`, `safety 450` or `safety 95%`)",
+        "calc.equals": "= *{warning}*",
+        "calc.demand_typed": "Daily demand as typed.",
+        "calc.demand_history": "Daily demand: {basis} of {days} in-stock days of sales; σ {sigma}/day",
+        "calc.stockout_left_out": " ({days} out-of-stock days left out)",
+        "calc.now": "*Now:* available {available}",
+        "button.apply": "Apply {warning} / {critical}",
+        "reply.calc_no_history": "*{sku}* has no sales history yet, so there is nothing to compute demand from. Type it "
+                                 "(`/threshold calc {sku} daily 150 lead 7 safety 3d`) or import sales (`/stock import "
+                                 "sales`).",
+        "reply.calc_service_needs_history": "A service level needs the spread of daily sales, and *{sku}* has no sales "
+                                            "history. Use `safety 3d` (days) or `safety 450` (units) instead.",
+        "reply.applied": "✅ Applied: *{sku}* warning {warning}, critical {critical}.{auto_off}",
+        "reply.auto_was_off": " Auto mode is off for it now (a level set by hand wins).",
+        "reply.auto_on": "🤖 Auto thresholds on for {count} SKU(s): {skus}. Levels are recomputed every night from sales.",
+        "reply.auto_levels": "• *{sku}*: warning {warning}, critical {critical} — {method}",
+        "reply.auto_waiting": "• *{sku}*: no sales history yet — level unchanged until sales arrive",
+        "reply.auto_off": "Auto thresholds off for {count} SKU(s): {skus}. Their current levels stay as they are.",
+        "reply.auto_no_match": "No SKU matches `{target}`. Check the spelling, or add stock or a threshold first.",
+        "reply.lead_saved": "✅ *{sku}*: lead time {lead} days{extra}.",
+        "reply.lead_pack": ", case pack {pack}",
+        "reply.lead_moq": ", MOQ {moq}",
+        "reply.lead_cover": ", target cover {cover} days",
+        "reply.threshold_auto": "{method}, recomputed {when}",
+        "reply.threshold_auto_pending": "🤖 Auto: on, waiting for the nightly recompute",
+        "reply.threshold_manual": "✍️ Set by hand (`/threshold calc {sku}` shows what sales suggest)",
+        "reply.campaign_added": "📅 Campaign #{id} added: {target} {start} → {end} ×{multiplier}{name}. Auto levels are "
+                                "raised in time for it.",
+        "reply.campaign_list_header": "*Campaigns{sku}:*",
+        "reply.campaign_row": "• #{id} {target} {start} → {end} ×{multiplier}{name} — <@{user}>",
+        "reply.campaign_list_empty": "No campaigns planned{sku}.",
+        "reply.campaign_removed": "🗑️ Campaign #{id} removed ({target} {start} → {end} ×{multiplier}).",
+        "reply.campaign_not_found": "There is no campaign #{id}. `/campaign list` shows them.",
+        "reply.all_skus": "all SKUs",
+        "reply.by_auto": "Stockbot (auto)",
+        "error.zero_days": "{what} must be at least 1 day.",
+        "error.days_too_many": "{what} of {value} days is too long (max {max}).",
+        "error.missing_service": "Missing service level: e.g. `95%`.",
+        "error.bad_service": "`{value}` is not a service level: use 50%–99.99%, e.g. `95%`.",
+        "error.missing_safety": "Missing safety stock: `3d` (days), `450` (units) or `95%` (service level).",
+        "error.bad_basis": "`{value}` is not a demand basis (use {allowed}).",
+        "error.missing_multiplier": "Missing multiplier: e.g. `x3` for three times the usual sales.",
+        "error.bad_multiplier": "`{value}` is not a multiplier: use e.g. `x3` or `x1.5` (not x1, at most x100).",
+        "error.zero_multiplier": "x0 means no sales at all: to stop watching a SKU use `/threshold remove`.",
+        "error.missing_date": "Missing {what} date: e.g. `2026-12-01`.",
+        "error.bad_date": "`{value}` is not a date: use `2026-12-01`.",
+        "error.date_in_past": "{day} is in the past (today is {today}).",
+        "error.end_before_start": "The campaign ends ({end}) before it starts ({start}).",
+        "error.campaign_too_long": "A campaign can last at most {max} days.",
+        "error.date_too_far": "{day} is more than a year away.",
+        "what.daily": "daily demand",
+        "what.lead": "lead time",
+        "what.safety_days": "safety days",
+        "what.safety_units": "safety stock",
+        "what.history_days": "history days",
+        "what.case_pack": "case pack",
+        "what.moq": "MOQ",
+        "what.cover_days": "target cover",
+        "what.campaign_id": "campaign number",
+        "what.start": "start",
+        "what.end": "end",
     },
     "zh": {
         "tier.WARNING": "WARNING 库存预警",
@@ -251,7 +345,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.status_none": "还没有读取过任何库存数据源。请设置 `STOCK_SOURCE`"
                              "（csv:路径、xlsx:路径、file:文件夹、tiktok、sql），或推送到 `POST /api/stock`。",
         "reply.threshold_show": "*{sku}*：预警线 {warning}，告急线 {critical}，预警发送到 {channel}。\n"
-                                "最后由 <@{user}> 修改于 {when}。",
+                                "最后由 {user} 修改于 {when}。",
         "reply.no_threshold": "*{sku}* 还没有设置阈值。设置：`/threshold set {sku} 1500`。",
         "reply.threshold_removed": "🗑️ 已删除 *{sku}* 的阈值（原预警线 {warning}，告急线 {critical}），不再预警。",
         "reply.list_header": "*阈值列表{prefix}* — 共 {total} 个 SKU，第 {page}/{pages} 页",
@@ -261,9 +355,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.list_empty": "还没有阈值{prefix}。设置：`/threshold set SKU123 1500`。",
         "reply.list_past_end": "没有第 {page} 页：共 {pages} 页。",
         "reply.history_header": "*{sku} 的修改记录*（最新在前）",
-        "reply.history_set": "• {when} <@{user}>：预警线 {old_warning} → {new_warning}，"
+        "reply.history_set": "• {when} {user}：预警线 {old_warning} → {new_warning}，"
                              "告急线 {old_critical} → {new_critical}{channel}",
-        "reply.history_remove": "• {when} <@{user}>：已删除（原预警线 {old_warning}，告急线 {old_critical}）",
+        "reply.history_remove": "• {when} {user}：已删除（原预警线 {old_warning}，告急线 {old_critical}）",
         "reply.history_empty": "*{sku}* 没有修改记录。",
         "reply.history_channel": "，频道 {old} → {new}",
         "reply.default_channel": "默认预警频道",
@@ -299,6 +393,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "error.missing_number": "缺少{what}。",
         "error.negative_number": "{what}不能为负数（收到 {value}）。",
         "error.not_a_number": "{what}必须是整数，而不是 `{value}`。",
+        "error.not_a_decimal": "{what}必须是数字（例如 `150` 或 `12.5`），而不是 `{value}`。",
         "error.number_too_big": "{what} `{value}` 太大（上限 {max}）。",
         "error.zero_number": "{what}必须大于 0。",
         "error.missing_channel": "缺少频道：在 `channel` 后选择频道，例如 `channel #stock-alerts`。",
@@ -325,7 +420,17 @@ STRINGS: dict[str, dict[str, str]] = {
                            "`/threshold set SKU123 1500 critical 500 channel #stock-alerts`\n"
                            "`/threshold set SKU123 300 warehouse US-WEST` — 只监控一个仓库\n"
                            "`/threshold get SKU123` · `/threshold list [前缀] [page 2]`\n"
-                           "`/threshold remove SKU123` · `/threshold history SKU123`",
+                           "`/threshold remove SKU123` · `/threshold history SKU123`\n"
+                           "`/threshold calc SKU123 daily 150 lead 7 safety 3d` — 计算补货点并列出算式"
+                           "（安全库存可写 `3d` 天、`450` 件或 `95%` 服务水平）；不写 `daily` 则按销量历史"
+                           "（`basis avg|max|p90|weighted`，`days 90`）\n"
+                           "`/threshold auto SKU123|all|前缀* [lead 7] [service 98%]` — 每晚按销量自动重算 · "
+                           "`/threshold auto off SKU123`\n"
+                           "`/threshold lead SKU123 21 [pack 24] [moq 100] [cover 30]` — 交期、箱规、起订量",
+        "usage.campaign": "*用法：*\n"
+                          "`/campaign add SKU123|all|前缀* 2026-12-01 2026-12-03 x3 [名称]` — 直播或投流期间"
+                          "预计销量乘以倍数\n"
+                          "`/campaign list [SKU123]` · `/campaign remove 7`",
         "usage.stock": "*用法：*\n"
                        "`/stock SKU123` — 查看可用库存、阈值和预警状态\n"
                        "`/stock set SKU123 1200 [warehouse US-WEST]` — 录入盘点数量\n"
@@ -342,6 +447,87 @@ STRINGS: dict[str, dict[str, str]] = {
         "home.acked": " · 已确认",
         "home.none": "所有监控的 SKU 都高于预警线。🎉",
         "home.more": "……还有 {count} 个。",
+        "outlook.no_demand": "📉 历史中没有销量：无法计算可售天数。",
+        "outlook.cover": "📉 约 {daily}/天 · 可售 *{cover} 天* · 预计 *{date}* 断货",
+        "outlook.not_within_year": "一年内不会",
+        "outlook.suggested": "📦 建议补货：*{quantity}*（交期 {lead} 天 + 备货天数）",
+        "guidance.reorder_now": "📣 投放：*立即补货* — 库存只够 {cover} 天，补货要 {lead} 天。",
+        "guidance.slow_ads": "📣 投放：补货到达前会断货 {days} 天 — *放缓投放、暂停追加预算、从转化改为触达*，直到到货。",
+        "guidance.scale": "📣 投放：库存充足（可售 {cover} 天），可以放量。",
+        "method.auto": "🤖 自动阈值：{days} 天有货日销量的{basis}，服务水平 {service}，交期 {lead} 天",
+        "method.weekdays": "，按星期规律",
+        "method.campaigns": "，活动：{names}",
+        "basis.avg": "平均值",
+        "basis.max": "最大值",
+        "basis.p90": "90 分位",
+        "basis.weighted": "近期加权平均",
+        "calc.title": "*{sku}* · 补货点 *{warning}*（告急线 {critical}）",
+        "calc.lead_demand": "  {daily}/天 × 交期 {lead} 天 = {units}",
+        "calc.weekdays": "（按星期规律）",
+        "calc.campaigns": "+ 交期内的活动：{units}（{names}）",
+        "calc.safety_service": "+ 安全库存 {units} = z {z} × σ {sigma} × √{lead}，对应 {service} 的周期服务水平",
+        "calc.safety_days": "+ 安全库存 {units}（{days} 天销量）",
+        "calc.safety_units": "+ 安全库存 {units}",
+        "calc.safety_none": "+ 无安全库存（可加 `safety 3d`、`safety 450` 或 `safety 95%`）",
+        "calc.equals": "= *{warning}*",
+        "calc.demand_typed": "日销量为手动输入。",
+        "calc.demand_history": "日销量：{days} 天有货日销量的{basis}；σ {sigma}/天",
+        "calc.stockout_left_out": "（已剔除 {days} 天断货日）",
+        "calc.now": "*当前：* 可用 {available}",
+        "button.apply": "应用 {warning} / {critical}",
+        "reply.calc_no_history": "*{sku}* 还没有销量历史，无法计算日销量。请直接输入"
+                                  "（`/threshold calc {sku} daily 150 lead 7 safety 3d`）"
+                                  "或导入销量（`/stock import sales`）。",
+        "reply.calc_service_needs_history": "服务水平需要日销量的波动，而 *{sku}* 没有销量历史。"
+                                            "请改用 `safety 3d`（天）或 `safety 450`（件）。",
+        "reply.applied": "✅ 已应用：*{sku}* 预警线 {warning}，告急线 {critical}。{auto_off}",
+        "reply.auto_was_off": "该 SKU 的自动阈值已关闭（手动设置优先）。",
+        "reply.auto_on": "🤖 已为 {count} 个 SKU 开启自动阈值：{skus}。每晚按销量重新计算。",
+        "reply.auto_levels": "• *{sku}*：预警线 {warning}，告急线 {critical} — {method}",
+        "reply.auto_waiting": "• *{sku}*：还没有销量历史 — 有销量后再计算，阈值暂不变",
+        "reply.auto_off": "已为 {count} 个 SKU 关闭自动阈值：{skus}。当前阈值保持不变。",
+        "reply.auto_no_match": "没有与 `{target}` 匹配的 SKU。请检查拼写，或先录入库存或阈值。",
+        "reply.lead_saved": "✅ *{sku}*：交期 {lead} 天{extra}。",
+        "reply.lead_pack": "，箱规 {pack}",
+        "reply.lead_moq": "，起订量 {moq}",
+        "reply.lead_cover": "，目标备货 {cover} 天",
+        "reply.threshold_auto": "{method}，计算于 {when}",
+        "reply.threshold_auto_pending": "🤖 自动：已开启，等待夜间计算",
+        "reply.threshold_manual": "✍️ 手动设置（`/threshold calc {sku}` 可查看按销量的建议值）",
+        "reply.campaign_added": "📅 已添加活动 #{id}：{target} {start} → {end} ×{multiplier}{name}。自动阈值会提前上调。",
+        "reply.campaign_list_header": "*活动{sku}：*",
+        "reply.campaign_row": "• #{id} {target} {start} → {end} ×{multiplier}{name} — <@{user}>",
+        "reply.campaign_list_empty": "没有计划中的活动{sku}。",
+        "reply.campaign_removed": "🗑️ 已删除活动 #{id}（{target} {start} → {end} ×{multiplier}）。",
+        "reply.campaign_not_found": "没有活动 #{id}。用 `/campaign list` 查看。",
+        "reply.all_skus": "全部 SKU",
+        "reply.by_auto": "Stockbot（自动）",
+        "error.zero_days": "{what}至少为 1 天。",
+        "error.days_too_many": "{what} {value} 天太长（上限 {max}）。",
+        "error.missing_service": "缺少服务水平：例如 `95%`。",
+        "error.bad_service": "`{value}` 不是服务水平：请用 50%–99.99%，例如 `95%`。",
+        "error.missing_safety": "缺少安全库存：`3d`（天）、`450`（件）或 `95%`（服务水平）。",
+        "error.bad_basis": "`{value}` 不是销量口径（可用：{allowed}）。",
+        "error.missing_multiplier": "缺少倍数：例如 `x3` 表示平时销量的三倍。",
+        "error.bad_multiplier": "`{value}` 不是倍数：请用 `x3` 或 `x1.5`（不能是 x1，上限 x100）。",
+        "error.zero_multiplier": "x0 表示完全没有销量：如需停止监控请用 `/threshold remove`。",
+        "error.missing_date": "缺少{what}日期：例如 `2026-12-01`。",
+        "error.bad_date": "`{value}` 不是日期：请用 `2026-12-01`。",
+        "error.date_in_past": "{day} 已经过去（今天是 {today}）。",
+        "error.end_before_start": "活动结束日（{end}）早于开始日（{start}）。",
+        "error.campaign_too_long": "活动最长 {max} 天。",
+        "error.date_too_far": "{day} 超过一年以后。",
+        "what.daily": "日销量",
+        "what.lead": "交期",
+        "what.safety_days": "安全天数",
+        "what.safety_units": "安全库存",
+        "what.history_days": "历史天数",
+        "what.case_pack": "箱规",
+        "what.moq": "起订量",
+        "what.cover_days": "目标备货天数",
+        "what.campaign_id": "活动编号",
+        "what.start": "开始",
+        "what.end": "结束",
     },
 }
 

@@ -7,11 +7,13 @@ they are pure and the same text is used by Slack, the demo and the tests.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Optional, Sequence
 
 from bot.core.commands import CommandError
+from bot.core.forecast import Outlook, ReorderPoint
 from bot.core.tiers import Tier, level_for
 from bot.i18n import t
 
@@ -19,6 +21,7 @@ ACTION_ACK = "ack_restock"
 ACTION_REORDERED = "mark_reordered"
 REORDER_MODAL_CALLBACK = "reorder_modal"
 IMPORT_MODAL_CALLBACK = "stock_import"
+ACTION_APPLY_THRESHOLD = "apply_threshold"
 IMPORT_FILETYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
 
 TIER_EMOJI = {Tier.OK: "✅", Tier.WARNING: "🟠", Tier.CRITICAL: "🔴", Tier.OUT_OF_STOCK: "⛔"}
@@ -69,6 +72,7 @@ class AlertView:
     recovered_at: Optional[datetime] = None
     warehouse: Optional[str] = None
     stale_source: Optional[str] = None
+    outlook: Optional[Outlook] = None
 
 
 def _eta_text(lang: str, eta: Optional[date]) -> str:
@@ -124,6 +128,8 @@ def alert_message(lang: str, view: AlertView) -> dict:
     else:
         status_lines.insert(0, t(lang, f"alert.todo.{view.tier.name}"))
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(status_lines)}})
+    if view.outlook is not None and view.recovered_available is None:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(outlook_lines(lang, view.outlook))}})
     if view.recovered_available is None:
         buttons = []
         if not view.acked_by:
@@ -135,6 +141,43 @@ def alert_message(lang: str, view: AlertView) -> dict:
                         "value": str(view.alert_id)})
         blocks.append({"type": "actions", "block_id": f"alert_{view.alert_id}", "elements": buttons})
     return {"text": alert_fallback_text(lang, view), "blocks": blocks}
+
+
+def _days(value: float) -> str:
+    return f"{value:,.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.0f}"
+
+
+def outlook_lines(lang: str, outlook: Outlook) -> list[str]:
+    """Days of cover, stock-out date, suggested reorder and one line of ad guidance."""
+    if outlook.days_of_cover is None:
+        return [t(lang, "outlook.no_demand")]
+    lines = [t(lang, "outlook.cover", daily=_days(outlook.daily), cover=_days(outlook.days_of_cover),
+               date=outlook.stockout_date.isoformat() if outlook.stockout_date else t(lang, "outlook.not_within_year"))]
+    if outlook.suggested_qty:
+        lines.append(t(lang, "outlook.suggested", quantity=qty(outlook.suggested_qty), lead=outlook.lead_days))
+    guidance = outlook.guidance
+    if guidance.kind is not None:
+        lines.append(t(lang, f"guidance.{guidance.kind}", cover=_days(outlook.days_of_cover), lead=outlook.lead_days,
+                       days=guidance.days_short))
+    if outlook.method:
+        lines.append(method_text(lang, outlook.method))
+    return lines
+
+
+def method_text(lang: str, method: str) -> str:
+    """An auto level's working, from the stored `key=value;...` description."""
+    parts = dict(part.split("=", 1) for part in method.split(";") if "=" in part)
+    text = t(lang, "method.auto", basis=t(lang, f"basis.{parts.get('basis', 'avg')}"),
+             days=parts.get("days", "?"), service=_percent(float(parts.get("service", 0))), lead=parts.get("lead", "?"))
+    if parts.get("weekdays"):
+        text += t(lang, "method.weekdays")
+    if parts.get("campaigns"):
+        text += t(lang, "method.campaigns", names=parts["campaigns"])
+    return text
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.2f}".rstrip("0").rstrip(".") + "%"
 
 
 def _late_lines(lang: str, view: AlertView) -> list[str]:
@@ -255,3 +298,59 @@ def home_view(lang: str, open_count: int, threshold_count: int, last_check: Opti
             lines.append(t(lang, "home.more", count=qty(open_count - len(rows))))
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
     return {"type": "home", "blocks": blocks}
+
+
+# ---- threshold maths replies -------------------------------------------------------------
+
+def _units(value: float) -> str:
+    return f"{value:,.0f}" if abs(value - round(value)) < 1e-6 or value >= 100 else f"{value:,.1f}"
+
+
+@dataclass(frozen=True)
+class DemandBasis:
+    """Where `/threshold calc` took daily demand from: typed, or the SKU's sales history."""
+
+    typed: bool
+    basis: str = "avg"
+    history_days: int = 0
+    stockout_days: int = 0
+
+
+def calc_message(lang: str, sku: str, point: ReorderPoint, demand: DemandBasis, outlook: Optional[Outlook],
+                 available: Optional[int], can_apply: bool = True) -> dict:
+    """`/threshold calc`: the reorder point with its working, and an Apply button."""
+    plain = point.lead_demand - point.campaign_units
+    lines = [t(lang, "calc.title", sku=sku, warning=qty(point.warning_level), critical=qty(point.critical_level)),
+             t(lang, "calc.lead_demand", daily=_units(point.daily), lead=point.lead_days, units=_units(plain))
+             + (t(lang, "calc.weekdays") if point.seasonal else "")]
+    if point.campaign_units:
+        lines.append(t(lang, "calc.campaigns", units=_units(point.campaign_units), names=", ".join(point.campaigns)))
+    if point.service is not None:
+        lines.append(t(lang, "calc.safety_service", units=_units(point.safety_units), z=f"{point.z:.3f}",
+                       sigma=_units(point.sigma), lead=point.lead_days, service=_percent(point.service)))
+    elif point.safety_days is not None:
+        lines.append(t(lang, "calc.safety_days", units=_units(point.safety_units), days=_days(point.safety_days)))
+    elif point.safety_units:
+        lines.append(t(lang, "calc.safety_units", units=_units(point.safety_units)))
+    else:
+        lines.append(t(lang, "calc.safety_none"))
+    lines.append(t(lang, "calc.equals", warning=qty(point.warning_level)))
+    if demand.typed:
+        lines.append(t(lang, "calc.demand_typed"))
+    else:
+        lines.append(t(lang, "calc.demand_history", basis=t(lang, f"basis.{demand.basis}"), days=demand.history_days,
+                       sigma=_units(point.sigma))
+                     + (t(lang, "calc.stockout_left_out", days=demand.stockout_days) if demand.stockout_days else ""))
+    if outlook is not None and available is not None:
+        lines.append("")
+        lines.append(t(lang, "calc.now", available=qty(available)))
+        lines.extend(outlook_lines(lang, outlook))
+    text = "\n".join(lines)
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    if can_apply:
+        value = json.dumps({"sku": sku, "warning": point.warning_level, "critical": point.critical_level})
+        blocks.append({"type": "actions", "block_id": "calc_apply", "elements": [
+            {"type": "button", "action_id": ACTION_APPLY_THRESHOLD, "style": "primary", "value": value,
+             "text": {"type": "plain_text", "text": t(lang, "button.apply", warning=qty(point.warning_level),
+                                                      critical=qty(point.critical_level))}}]})
+    return {"text": text, "blocks": blocks}

@@ -8,8 +8,13 @@ from typing import Optional, Sequence
 
 from bot.core.tiers import Tier
 from bot.i18n import t
-from bot.messages import channel_text, qty, slack_time, tier_label
-from storage.models import Reorder, SourceState, Stock, Threshold, ThresholdChange
+from bot.messages import channel_text, method_text, qty, slack_time, tier_label
+from storage.models import Reorder, SkuPlan, SourceState, Stock, Threshold, ThresholdChange
+
+
+def who(lang: str, user: str) -> str:
+    """A Slack mention, or Stockbot itself for levels the nightly recompute set."""
+    return t(lang, "reply.by_auto") if user == "auto" else f"<@{user}>"
 
 
 def not_admin(lang: str, admins: Sequence[str]) -> str:
@@ -26,12 +31,19 @@ def threshold_saved(lang: str, saved: Threshold, old: Optional[Threshold]) -> st
     return text
 
 
-def threshold_shown(lang: str, threshold: Threshold) -> str:
+def threshold_shown(lang: str, threshold: Threshold, plan: Optional[SkuPlan] = None) -> str:
     text = t(lang, "reply.threshold_show", sku=threshold.sku, warning=qty(threshold.warning_level),
              critical=qty(threshold.critical_level), channel=channel_text(lang, threshold.channel),
-             user=threshold.updated_by, when=slack_time(threshold.updated_at))
+             user=who(lang, threshold.updated_by), when=slack_time(threshold.updated_at))
     if threshold.warehouse:
         text += "\n" + t(lang, "reply.threshold_scope", warehouse=threshold.warehouse)
+    if plan is not None and plan.auto and plan.method and plan.computed_at:
+        text += "\n" + t(lang, "reply.threshold_auto", method=method_text(lang, plan.method),
+                         when=slack_time(plan.computed_at))
+    elif plan is not None and plan.auto:
+        text += "\n" + t(lang, "reply.threshold_auto_pending")
+    else:
+        text += "\n" + t(lang, "reply.threshold_manual", sku=threshold.sku)
     return text
 
 
@@ -110,14 +122,14 @@ def threshold_history(lang: str, sku: str, changes: Sequence[ThresholdChange]) -
     for change in changes:
         when = slack_time(change.changed_at)
         if change.action == "remove":
-            lines.append(t(lang, "reply.history_remove", when=when, user=change.changed_by,
+            lines.append(t(lang, "reply.history_remove", when=when, user=who(lang, change.changed_by),
                            old_warning=_level(change.old_warning), old_critical=_level(change.old_critical)))
             continue
         channel = ""
         if change.old_channel != change.new_channel and change.old_warning is not None:
             channel = t(lang, "reply.history_channel", old=channel_text(lang, change.old_channel),
                         new=channel_text(lang, change.new_channel))
-        lines.append(t(lang, "reply.history_set", when=when, user=change.changed_by,
+        lines.append(t(lang, "reply.history_set", when=when, user=who(lang, change.changed_by),
                        old_warning=_level(change.old_warning), new_warning=_level(change.new_warning),
                        old_critical=_level(change.old_critical), new_critical=_level(change.new_critical),
                        channel=channel))

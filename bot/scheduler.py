@@ -19,6 +19,13 @@ def _safe_check(checker: Checker) -> None:
         log.exception("scheduled check failed")
 
 
+def _safe_recompute(checker: Checker) -> None:
+    try:
+        checker.recompute_auto()
+    except Exception:  # keep the schedule alive; yesterday's levels stay until the next night
+        log.exception("nightly auto-threshold recompute failed")
+
+
 def start_scheduler(checker: Checker, interval_seconds: int, run_now: bool = True) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=timezone.utc)
     first_run = {"next_run_time": datetime.now(timezone.utc)} if run_now else {}
@@ -28,6 +35,9 @@ def start_scheduler(checker: Checker, interval_seconds: int, run_now: bool = Tru
         max_instances=1, coalesce=True, misfire_grace_time=interval_seconds,
         **first_run,
     )
+    # Auto thresholds: once a night, after the day's sales are in (UTC hour, AUTO_RECOMPUTE_HOUR).
+    scheduler.add_job(_safe_recompute, "cron", args=[checker], hour=checker.settings.auto_recompute_hour, minute=5,
+                      id="auto_thresholds", max_instances=1, coalesce=True, misfire_grace_time=3600)
     scheduler.start()
     log.info("scheduler started: a check every %d s", interval_seconds)
     return scheduler

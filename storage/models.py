@@ -169,3 +169,42 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=255)
+
+
+class SkuPlan(SQLModel, table=True):
+    """How a SKU's levels are planned: auto mode, lead time, pack sizes, and the last forecast.
+
+    One row per SKU that has any of these set; a SKU without a row is manual with defaults.
+    """
+
+    __tablename__ = "sku_plan"
+    sku: str = Field(primary_key=True, max_length=SKU_MAX_LENGTH)
+    auto: bool = Field(default=False, index=True)
+    lead_days: Optional[int] = None  # None: the default for its warehouse type
+    basis: Optional[str] = Field(default=None, max_length=16)  # None: DEFAULT_BASIS
+    service: Optional[float] = None  # None: DEFAULT_SERVICE
+    case_pack: Optional[int] = None
+    moq: Optional[int] = None
+    target_cover_days: Optional[int] = None  # None: DEFAULT_TARGET_COVER_DAYS
+    # The last forecast (nightly for auto SKUs): what alerts and `/threshold get` explain.
+    daily_demand: Optional[float] = None
+    demand_sigma: Optional[float] = None
+    history_days: int = 0
+    method: Optional[str] = Field(default=None, max_length=255)
+    computed_at: Optional[datetime] = None
+
+
+class Campaign(SQLModel, table=True):
+    """A planned live-stream or ad push: expected demand x `multiplier` from `start` to `end`.
+
+    `target` is a SKU, `*` for every SKU, or a prefix ending in `*` (`DRESS-*`).
+    """
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    target: str = Field(max_length=SKU_MAX_LENGTH + 1, index=True)
+    start: date
+    end: date = Field(index=True)
+    multiplier: float
+    name: Optional[str] = Field(default=None, max_length=100)
+    created_by: str = Field(max_length=32)
+    created_at: datetime

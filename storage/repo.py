@@ -18,11 +18,13 @@ from sqlmodel import Session, col, select
 
 from storage.models import (
     Alert,
+    Campaign,
     Episode,
     Meta,
     OrderLine,
     Reorder,
     SalesDay,
+    SkuPlan,
     SourceState,
     Stock,
     Threshold,
@@ -80,10 +82,7 @@ def remove_threshold(session: Session, sku: str, user: str, now: datetime) -> Op
 
 def list_thresholds(session: Session, prefix: str, page: int,
                     page_size: int = LIST_PAGE_SIZE) -> tuple[list[Threshold], int]:
-    # LIKE is case-insensitive on SQLite, but SKUs are case-sensitive (sku123 != SKU123):
-    # the substr comparison keeps the prefix filter exact on every database.
-    where = (col(Threshold.sku).startswith(prefix, autoescape=True)
-             & (func.substr(Threshold.sku, 1, len(prefix)) == prefix)) if prefix else literal(True)
+    where = _prefix_filter(Threshold.sku, prefix) if prefix else literal(True)
     total = session.exec(select(func.count()).select_from(Threshold).where(where)).one()
     rows = session.exec(select(Threshold).where(where).order_by(Threshold.sku)
                         .offset((page - 1) * page_size).limit(page_size)).all()
@@ -169,6 +168,107 @@ def daily_sales(session: Session, sku: str, since: date) -> dict[date, int]:
     query = (select(SalesDay.day, func.sum(SalesDay.units)).where(SalesDay.sku == sku, col(SalesDay.day) >= since)
              .group_by(SalesDay.day).order_by(SalesDay.day))
     return {day: int(units) for day, units in session.exec(query).all()}
+
+
+def _prefix_filter(column, prefix: str):
+    # LIKE is case-insensitive on SQLite, but SKUs are case-sensitive: substr keeps it exact.
+    return col(column).startswith(prefix, autoescape=True) & (func.substr(column, 1, len(prefix)) == prefix)
+
+
+def sales_by_sku(session: Session, skus: Sequence[str], since: date, until: date) -> dict[str, dict[date, int]]:
+    """Units per SKU and day (all warehouses and sources), `since`..`until` inclusive, in one query."""
+    result: dict[str, dict[date, int]] = {sku: {} for sku in skus}
+    for start in range(0, len(skus), IN_LIST_SIZE):
+        chunk = list(skus[start:start + IN_LIST_SIZE])
+        query = (select(SalesDay.sku, SalesDay.day, func.sum(SalesDay.units))
+                 .where(col(SalesDay.sku).in_(chunk), col(SalesDay.day) >= since, col(SalesDay.day) <= until)
+                 .group_by(SalesDay.sku, SalesDay.day))
+        for sku, day, units in session.exec(query).all():
+            result[sku][day] = int(units)
+    return result
+
+
+def stockout_days(session: Session, skus: Sequence[str], since: date, today: date) -> dict[str, set[date]]:
+    """Days each SKU was out of stock, from its OUT OF STOCK alerts: from the day the alert was
+    posted until its episode closed (today while it is still open). Sales those days were capped
+    by the empty shelf, not by demand."""
+    out: dict[str, set[date]] = {sku: set() for sku in skus}
+    for start in range(0, len(skus), IN_LIST_SIZE):
+        chunk = list(skus[start:start + IN_LIST_SIZE])
+        query = (select(Alert.sku, Alert.posted_at, Episode.closed_at).join(Episode, Episode.id == Alert.episode_id)
+                 .where(col(Alert.sku).in_(chunk), Alert.tier == 3))
+        for sku, posted_at, closed_at in session.exec(query).all():
+            first = posted_at.date()
+            last = closed_at.date() if closed_at else today
+            day = max(first, since)
+            while day <= last:
+                out[sku].add(day)
+                day = date.fromordinal(day.toordinal() + 1)
+    return out
+
+
+def known_skus(session: Session, prefix: str = "") -> list[str]:
+    """SKUs Stockbot knows (a threshold or a stock row), optionally starting with `prefix`."""
+    skus: set[str] = set()
+    for column in (Threshold.sku, Stock.sku):
+        query = select(column).distinct()
+        if prefix:
+            query = query.where(_prefix_filter(column, prefix))
+        skus.update(session.exec(query).all())
+    return sorted(skus)
+
+
+def sku_known(session: Session, sku: str) -> bool:
+    return (session.get(Threshold, sku) is not None
+            or session.exec(select(Stock.sku).where(Stock.sku == sku).limit(1)).first() is not None
+            or session.exec(select(SalesDay.sku).where(SalesDay.sku == sku).limit(1)).first() is not None)
+
+
+def stock_warehouses(session: Session, skus: Sequence[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {sku: set() for sku in skus}
+    for start in range(0, len(skus), IN_LIST_SIZE):
+        chunk = list(skus[start:start + IN_LIST_SIZE])
+        for sku, warehouse in session.exec(select(Stock.sku, Stock.warehouse).where(col(Stock.sku).in_(chunk))).all():
+            out[sku].add(warehouse)
+    return out
+
+
+# ---- plans and campaigns -------------------------------------------------------------------
+
+def get_plan(session: Session, sku: str) -> Optional[SkuPlan]:
+    return session.get(SkuPlan, sku)
+
+
+def plan_for_update(session: Session, sku: str) -> SkuPlan:
+    return session.get(SkuPlan, sku) or SkuPlan(sku=sku)
+
+
+def plans_for(session: Session, skus: Sequence[str]) -> dict[str, SkuPlan]:
+    out: dict[str, SkuPlan] = {}
+    for start in range(0, len(skus), IN_LIST_SIZE):
+        chunk = list(skus[start:start + IN_LIST_SIZE])
+        out.update({plan.sku: plan for plan in session.exec(select(SkuPlan).where(col(SkuPlan.sku).in_(chunk))).all()})
+    return out
+
+
+def auto_skus(session: Session, skus: Optional[Sequence[str]] = None) -> list[str]:
+    query = select(SkuPlan.sku).where(col(SkuPlan.auto).is_(True)).order_by(SkuPlan.sku)
+    found = list(session.exec(query).all())
+    return [sku for sku in found if sku in set(skus)] if skus is not None else found
+
+
+def active_campaigns(session: Session, today: date) -> list[Campaign]:
+    """Campaigns not yet over, soonest first."""
+    return list(session.exec(select(Campaign).where(col(Campaign.end) >= today)
+                             .order_by(Campaign.start, Campaign.id)).all())
+
+
+def campaign_applies(campaign: Campaign, sku: str) -> bool:
+    if campaign.target == "*":
+        return True
+    if campaign.target.endswith("*"):
+        return sku.startswith(campaign.target[:-1])
+    return campaign.target == sku
 
 
 # ---- episodes, alerts, reorders ----------------------------------------------------------

@@ -216,7 +216,7 @@ def test_threshold_list_errors():
 def test_threshold_unknown_subcommand():
     error = error_of(parse_threshold, "delete SKU1")
     assert error.code == "unknown_subcommand"
-    assert error.detail == {"sub": "delete", "allowed": "set, get, list, remove, history, help"}
+    assert error.detail == {"sub": "delete", "allowed": "set, get, list, remove, history, calc, auto, lead, help"}
 
 
 def test_command_length_limit():

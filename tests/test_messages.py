@@ -276,10 +276,13 @@ def test_every_command_error_code_has_wording_filled_by_its_details(lang):
 
 def test_every_quantity_kind_has_wording():
     source = open(commands_module.__file__, encoding="utf-8").read()
-    kinds = set(re.findall(r'parse_quantity\([^\n]*?, "([a-z_]+)"', source))
-    assert kinds == {"warning_level", "critical_level", "available", "quantity", "page"}
+    kinds = set(re.findall(r'parse_(?:quantity|decimal|days|day)\([^\n]*?, "([a-z_]+)"', source))
+    kinds |= set(re.findall(r'what="([a-z_]+)"', source))
+    assert {"warning_level", "critical_level", "available", "quantity", "page", "daily", "lead", "case_pack",
+            "moq", "campaign_id", "start", "end", "safety_days"} <= kinds
     for kind in kinds:
-        assert f"what.{kind}" in STRINGS["en"], kind
+        for lang in LANGS:
+            assert f"what.{kind}" in STRINGS[lang], (lang, kind)
 
 
 @pytest.mark.parametrize("lang", LANGS)

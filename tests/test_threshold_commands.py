@@ -129,9 +129,10 @@ def test_get_shows_levels_channel_and_who_changed_it(bot):
     bot.ask("/threshold", "set SKU123 1500 critical 600 channel <#C0123ABC|stock-alerts>", user="U0ALICE")
     reply = bot.ask("/threshold", "get SKU123", user="U0BOB")
 
-    first, second = reply.split("\n")
+    first, second, third = reply.split("\n")
     assert first == "*SKU123*: warning at 1,500, critical at 600, alerts to <#C0123ABC>."
     assert second.startswith("Last changed by <@U0ALICE> <!date^")
+    assert third == "✍️ Set by hand (`/threshold calc SKU123` shows what sales suggest)"
 
 
 def test_get_unknown_sku_is_a_friendly_reply(bot):

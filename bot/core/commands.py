@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Optional, Union
 
+from bot.core.forecast import BASES, MAX_SERVICE, MIN_SERVICE, Safety
+
 SKU_MAX_LENGTH = 64
 MAX_COMMAND_LENGTH = 1000
 MAX_QUANTITY = 1_000_000_000
@@ -113,7 +115,65 @@ class ReorderCancel:
     sku: str
 
 
-ThresholdRequest = Union[Help, ThresholdSet, ThresholdGet, ThresholdList, ThresholdRemove, ThresholdHistory]
+@dataclass(frozen=True)
+class ThresholdCalc:
+    """`/threshold calc SKU [daily N] [lead N] [safety 3d|450|95%] [basis avg|max|p90|weighted] [days 90]`."""
+
+    sku: str
+    daily: Optional[float] = None  # None: from the SKU's sales history
+    lead_days: Optional[int] = None  # None: the SKU's lead time (or its warehouse type's default)
+    safety: Optional[Safety] = None  # None: the default service level (history) or none (typed demand)
+    basis: str = "avg"
+    history_days: int = 90
+
+
+ALL_SKUS = "*"
+
+
+@dataclass(frozen=True)
+class ThresholdAuto:
+    """`/threshold auto SKU|all|PREFIX* [off] [lead N] [service 98%] [basis avg]`."""
+
+    target: str  # a SKU, ALL_SKUS, or a prefix ending in `*`
+    on: bool = True
+    lead_days: Optional[int] = None
+    service: Optional[float] = None
+    basis: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ThresholdLead:
+    """`/threshold lead SKU 21 [pack 24] [moq 100] [cover 30]`: the SKU's supply facts."""
+
+    sku: str
+    lead_days: Optional[int]
+    case_pack: Optional[int] = None
+    moq: Optional[int] = None
+    cover_days: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class CampaignAdd:
+    target: str
+    start: date
+    end: date
+    multiplier: float
+    name: Optional[str]
+
+
+@dataclass(frozen=True)
+class CampaignList:
+    sku: Optional[str]
+
+
+@dataclass(frozen=True)
+class CampaignRemove:
+    campaign_id: int
+
+
+ThresholdRequest = Union[Help, ThresholdSet, ThresholdGet, ThresholdList, ThresholdRemove, ThresholdHistory,
+                         ThresholdCalc, ThresholdAuto, ThresholdLead]
+CampaignRequest = Union[Help, CampaignAdd, CampaignList, CampaignRemove]
 StockRequest = Union[Help, StockShow, StockSet, StockStatus, StockImport]
 ReorderRequest = Union[Help, ReorderRecord, ReorderList, ReorderCancel]
 
@@ -176,6 +236,108 @@ def parse_eta(raw: Optional[str], today: date) -> date:
     return eta
 
 
+MAX_LEAD_DAYS = 365
+MAX_HISTORY_DAYS = 730
+MAX_COVER_DAYS = 365
+MAX_CAMPAIGN_DAYS = 92
+MAX_MULTIPLIER = 100.0
+_DECIMAL_RE = re.compile(r"^\d+(?:\.\d+)?$")
+
+
+def parse_decimal(raw: Optional[str], what: str) -> float:
+    """A positive number of units that may have decimals (`12.5` a day)."""
+    if raw is None or raw == "":
+        raise CommandError("missing_number", what=what)
+    cleaned = raw.replace(",", "")
+    if cleaned.startswith("-"):
+        raise CommandError("negative_number", what=what, value=raw[:40])
+    if not _DECIMAL_RE.match(cleaned):
+        raise CommandError("not_a_decimal", what=what, value=raw[:40])
+    value = float(cleaned)
+    if value > MAX_QUANTITY:
+        raise CommandError("number_too_big", what=what, value=raw[:40], max=MAX_QUANTITY)
+    return value
+
+
+def parse_days(raw: Optional[str], what: str, maximum: int) -> int:
+    """Whole days, `7` or `7d`; at least 1."""
+    value = parse_quantity(raw[:-1] if raw and raw[-1:].lower() == "d" else raw, what)
+    if value == 0:
+        raise CommandError("zero_days", what=what)
+    if value > maximum:
+        raise CommandError("days_too_many", what=what, value=value, max=maximum)
+    return value
+
+
+def parse_service(raw: Optional[str]) -> float:
+    """`95%`, `95` or `0.95` -> 0.95, between 50% and 99.99%."""
+    if not raw:
+        raise CommandError("missing_service")
+    cleaned = raw.rstrip("%")
+    if not _DECIMAL_RE.match(cleaned):
+        raise CommandError("bad_service", value=raw[:40])
+    value = float(cleaned)
+    if value >= 1 or raw.endswith("%"):
+        value /= 100
+    if not MIN_SERVICE <= value <= MAX_SERVICE:
+        raise CommandError("bad_service", value=raw[:40])
+    return value
+
+
+def parse_safety(raw: Optional[str]) -> Safety:
+    """`3d` (days of demand), `450` (units) or `95%` (a service level)."""
+    if not raw:
+        raise CommandError("missing_safety")
+    if raw.endswith("%"):
+        return Safety(service=parse_service(raw))
+    if raw[-1:].lower() == "d":
+        days = parse_decimal(raw[:-1], "safety_days")
+        if days > MAX_LEAD_DAYS:
+            raise CommandError("days_too_many", what="safety_days", value=raw[:-1], max=MAX_LEAD_DAYS)
+        return Safety(days=days)
+    return Safety(units=parse_quantity(raw, "safety_units"))
+
+
+def parse_basis(raw: Optional[str]) -> str:
+    basis = (raw or "").lower()
+    if basis not in BASES:
+        raise CommandError("bad_basis", value=(raw or "")[:40], allowed=", ".join(BASES))
+    return basis
+
+
+def parse_target(raw: Optional[str]) -> str:
+    """A SKU, `all` (every SKU) or a prefix ending in `*` (`DRESS-*`)."""
+    if raw and raw.lower() in ("all", "*", "全部"):
+        return ALL_SKUS
+    if raw and raw.endswith("*"):
+        return parse_sku(raw[:-1]) + "*"
+    return parse_sku(raw)
+
+
+def parse_multiplier(raw: Optional[str]) -> float:
+    """`x3`, `3x` or `×3`: expected demand multiplied by 3 during the campaign."""
+    if not raw:
+        raise CommandError("missing_multiplier")
+    cleaned = raw.lower().replace("×", "x").strip("x")
+    if not _DECIMAL_RE.match(cleaned) or "x" not in raw.lower().replace("×", "x"):
+        raise CommandError("bad_multiplier", value=raw[:40])
+    value = float(cleaned)
+    if value == 0:
+        raise CommandError("zero_multiplier")
+    if value == 1 or value > MAX_MULTIPLIER:
+        raise CommandError("bad_multiplier", value=raw[:40])
+    return value
+
+
+def parse_day(raw: Optional[str], what: str) -> date:
+    if not raw:
+        raise CommandError("missing_date", what=what)
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise CommandError("bad_date", value=raw[:40]) from None
+
+
 def _tokens(text: Optional[str]) -> list[str]:
     text = (text or "").strip()
     if len(text) > MAX_COMMAND_LENGTH:
@@ -233,7 +395,119 @@ def parse_threshold(text: Optional[str]) -> ThresholdRequest:
             page = parse_quantity(rest.pop(0) if rest else None, "page", allow_zero=False)
         _no_extra(rest)
         return ThresholdList(prefix, page)
-    raise CommandError("unknown_subcommand", sub=sub[:40], allowed="set, get, list, remove, history, help")
+    if sub == "calc":
+        return _parse_calc(args)
+    if sub == "auto":
+        return _parse_auto(args)
+    if sub == "lead":
+        return _parse_lead(args)
+    raise CommandError("unknown_subcommand", sub=sub[:40],
+                       allowed="set, get, list, remove, history, calc, auto, lead, help")
+
+
+def _parse_calc(args: list[str]) -> ThresholdCalc:
+    sku = parse_sku(args[0] if args else None)
+    daily: Optional[float] = None
+    lead: Optional[int] = None
+    safety: Optional[Safety] = None
+    basis, history_days = "avg", 90
+    rest = args[1:]
+    while rest:
+        option = rest.pop(0).lower()
+        value = rest.pop(0) if rest else None
+        if option == "daily":
+            daily = parse_decimal(value, "daily")
+        elif option == "lead":
+            lead = parse_days(value, "lead", MAX_LEAD_DAYS)
+        elif option == "safety":
+            safety = parse_safety(value)
+        elif option == "service":
+            safety = Safety(service=parse_service(value))
+        elif option == "basis":
+            basis = parse_basis(value)
+        elif option == "days":
+            history_days = parse_days(value, "history_days", MAX_HISTORY_DAYS)
+        else:
+            raise CommandError("unknown_option", option=option[:40], allowed="daily, lead, safety, service, basis, days")
+    return ThresholdCalc(sku, daily, lead, safety, basis, history_days)
+
+
+def _parse_auto(args: list[str]) -> ThresholdAuto:
+    rest = list(args)
+    on = True
+    if rest and rest[0].lower() in ("off", "on"):
+        on = rest.pop(0).lower() == "on"
+    target = parse_target(rest.pop(0) if rest else None)
+    if rest and rest[0].lower() in ("off", "on"):
+        on = rest.pop(0).lower() == "on"
+    lead: Optional[int] = None
+    service: Optional[float] = None
+    basis: Optional[str] = None
+    while rest:
+        option = rest.pop(0).lower()
+        value = rest.pop(0) if rest else None
+        if option == "lead":
+            lead = parse_days(value, "lead", MAX_LEAD_DAYS)
+        elif option == "service":
+            service = parse_service(value)
+        elif option == "basis":
+            basis = parse_basis(value)
+        else:
+            raise CommandError("unknown_option", option=option[:40], allowed="lead, service, basis, off")
+    return ThresholdAuto(target, on, lead, service, basis)
+
+
+def _parse_lead(args: list[str]) -> ThresholdLead:
+    sku = parse_sku(args[0] if args else None)
+    lead = parse_days(args[1] if len(args) > 1 else None, "lead", MAX_LEAD_DAYS)
+    pack = moq = cover = None
+    rest = args[2:]
+    while rest:
+        option = rest.pop(0).lower()
+        value = rest.pop(0) if rest else None
+        if option == "pack":
+            pack = parse_quantity(value, "case_pack", allow_zero=False)
+        elif option == "moq":
+            moq = parse_quantity(value, "moq", allow_zero=False)
+        elif option == "cover":
+            cover = parse_days(value, "cover_days", MAX_COVER_DAYS)
+        else:
+            raise CommandError("unknown_option", option=option[:40], allowed="pack, moq, cover")
+    return ThresholdLead(sku, lead, pack, moq, cover)
+
+
+def parse_campaign(text: Optional[str], today: date) -> CampaignRequest:
+    tokens = _tokens(text)
+    if not tokens or tokens[0].lower() == "help":
+        return Help("campaign")
+    sub, args = tokens[0].lower(), tokens[1:]
+    if sub == "list":
+        sku = parse_sku(args[0]) if args else None
+        _no_extra(args[1:])
+        return CampaignList(sku)
+    if sub == "remove":
+        raw = (args[0] if args else "").lstrip("#")
+        campaign_id = parse_quantity(raw or None, "campaign_id", allow_zero=False)
+        _no_extra(args[1:])
+        return CampaignRemove(campaign_id)
+    if sub != "add":
+        raise CommandError("unknown_subcommand", sub=sub[:40], allowed="add, list, remove, help")
+    target = parse_target(args[0] if args else None)
+    start = parse_day(args[1] if len(args) > 1 else None, "start")
+    end = parse_day(args[2] if len(args) > 2 else None, "end")
+    multiplier = parse_multiplier(args[3] if len(args) > 3 else None)
+    name = " ".join(args[4:]) or None
+    if start < today:
+        raise CommandError("date_in_past", day=start.isoformat(), today=today.isoformat())
+    if end < start:
+        raise CommandError("end_before_start", start=start.isoformat(), end=end.isoformat())
+    if (end - start).days + 1 > MAX_CAMPAIGN_DAYS:
+        raise CommandError("campaign_too_long", max=MAX_CAMPAIGN_DAYS)
+    if start > today + timedelta(days=MAX_ETA_DAYS):
+        raise CommandError("date_too_far", day=start.isoformat())
+    if name and len(name) > 100:
+        raise CommandError("note_too_long", max=100)
+    return CampaignAdd(target, start, end, multiplier, name)
 
 
 def parse_stock(text: Optional[str]) -> StockRequest:

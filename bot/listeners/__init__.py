@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, files, views
+from bot.listeners import actions, commands, events, files, plans, views
 
 
 def register_listeners(app: App, ctx) -> None:
@@ -13,3 +13,4 @@ def register_listeners(app: App, ctx) -> None:
     views.register(app, ctx)
     events.register(app, ctx)
     files.register(app, ctx)
+    plans.register(app, ctx)

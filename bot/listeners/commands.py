@@ -1,4 +1,4 @@
-"""Slash commands: /threshold, /stock, /reorder.
+"""Slash commands: /threshold, /stock, /reorder, /campaign.
 
 Each handler parses the text (pure, fast) before `ack()`: a malformed command is answered
 in the acknowledgement itself and nothing is stored. Database work and Slack API calls
@@ -18,13 +18,15 @@ from bot.core import commands as parse
 from bot.core.commands import CommandError
 from bot.core.tiers import Tier, default_critical_level
 from bot.i18n import t
+from bot.listeners import plans
 from bot.messages import command_error_text, import_modal, usage_text
 from storage import repo
 from storage.db import session as open_session
 
 log = logging.getLogger(__name__)
 
-WRITE_REQUESTS = (parse.ThresholdSet, parse.ThresholdRemove, parse.ReorderRecord, parse.ReorderCancel)
+WRITE_REQUESTS = (parse.ThresholdSet, parse.ThresholdRemove, parse.ReorderRecord, parse.ReorderCancel,
+                  parse.ThresholdAuto, parse.ThresholdLead, parse.CampaignAdd, parse.CampaignRemove)
 
 
 def _parse_or_answer(ack, ctx, command_name: str, parser, command: dict):
@@ -68,9 +70,22 @@ def register(app: App, ctx) -> None:
         if request is not None:
             ctx.after_ack(respond, "/reorder", lambda: _reorder(ctx, request, command["user_id"], respond))
 
+    @app.command("/campaign")
+    def campaign_command(ack, command, respond):
+        request = _parse_or_answer(ack, ctx, "campaign",
+                                   lambda text: parse.parse_campaign(text, repo.utcnow().date()), command)
+        if request is not None:
+            ctx.after_ack(respond, "/campaign", lambda: plans.campaign(ctx, request, command["user_id"], respond))
+
 
 def _threshold(ctx, request, user: str, respond) -> None:
     lang, now = ctx.lang, repo.utcnow()
+    if isinstance(request, parse.ThresholdCalc):
+        return plans.calc(ctx, request, respond)
+    if isinstance(request, parse.ThresholdAuto):
+        return plans.auto(ctx, request, respond)
+    if isinstance(request, parse.ThresholdLead):
+        return plans.lead(ctx, request, respond)
     with open_session(ctx.engine) as session:
         if isinstance(request, parse.ThresholdSet):
             existing = repo.get_threshold(session, request.sku)
@@ -84,8 +99,11 @@ def _threshold(ctx, request, user: str, respond) -> None:
                 else (request.warehouse or None)
             old = repo.save_threshold(session, request.sku, request.warning_level, critical, channel, user, now,
                                       warehouse)
+            was_auto = plans.turn_auto_off(session, request.sku)
             session.commit()
             text = replies.threshold_saved(lang, repo.get_threshold(session, request.sku), old)
+            if was_auto:
+                text += "\n" + t(lang, "reply.auto_was_off").strip()
             # End the read transaction before talking to Slack and waiting for the checker's lock:
             # an idle transaction held meanwhile blocks DDL and can deadlock with a running check.
             session.close()
@@ -93,7 +111,8 @@ def _threshold(ctx, request, user: str, respond) -> None:
             ctx.checker.run_check([request.sku])  # alert right away if already below the new level
         elif isinstance(request, parse.ThresholdGet):
             found = repo.get_threshold(session, request.sku)
-            respond(text=replies.threshold_shown(lang, found) if found else replies.no_threshold(lang, request.sku))
+            respond(text=replies.threshold_shown(lang, found, repo.get_plan(session, request.sku)) if found
+                    else replies.no_threshold(lang, request.sku))
         elif isinstance(request, parse.ThresholdRemove):
             old = repo.remove_threshold(session, request.sku, user, now)
             session.commit()
