@@ -2,7 +2,7 @@
 
     python bench/recompute_bench.py [--skus 100000] [--days 365] [--chunk 10000] [--sample 1000]
 
-Times bot.core.auto_levels.compute_auto_levels (avg basis, 98% service, spikes damped,
+Times bot.core.auto_levels.compute_auto_levels (the default auto basis, 98% service, spikes damped,
 weekday profile on, lead 3 or 21 days per SKU, stock-out days masked):
   chunked   --chunk SKUs per call, the way a recompute bounds its memory;
   whole     every SKU in one call.
@@ -85,8 +85,8 @@ def vectorised(units: np.ndarray, stockout: np.ndarray, lead: np.ndarray, chunk:
     critical = np.empty(units.shape[0], dtype=np.int64)
     for lo in range(0, units.shape[0], chunk):
         hi = lo + chunk
-        levels = compute_auto_levels(units[lo:hi], lead[lo:hi], SERVICE, basis="avg", stockout=stockout[lo:hi],
-                                     first_day=FIRST_DAY, start=start, damp=True)
+        levels = compute_auto_levels(units[lo:hi], lead[lo:hi], SERVICE, basis=forecast.DEFAULT_BASIS,
+                                     stockout=stockout[lo:hi], first_day=FIRST_DAY, start=start, damp=True)
         warning[lo:hi], critical[lo:hi] = levels.warning_level, levels.critical_level
     return warning, critical
 
@@ -106,7 +106,7 @@ def scalar(inputs: list[tuple[dict, list]], lead: np.ndarray, days: int) -> tupl
         history = forecast.history_values(sales, FIRST_DAY, end, out)
         values = forecast.damp_spikes([v for _, v in history])
         profile = forecast.weekday_profile([(day, v) for (day, _), v in zip(history, values)])
-        point = forecast.reorder_point(forecast.daily_demand(values, "avg"), int(lead_days),
+        point = forecast.reorder_point(forecast.daily_demand(values, forecast.DEFAULT_BASIS), int(lead_days),
                                        forecast.Safety(service=SERVICE), forecast.demand_sigma(values),
                                        start=start, profile=profile)
         warning.append(point.warning_level)
@@ -172,8 +172,8 @@ def main() -> int:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
     print("\n---- figures ----")
-    print(f"Auto-threshold recompute, {args.skus:,} SKUs x {args.days} days (synthetic load data; avg basis, 98% "
-          f"service, weekday profile, lead 3/21 days):")
+    print(f"Auto-threshold recompute, {args.skus:,} SKUs x {args.days} days (synthetic load data; "
+          f"{forecast.DEFAULT_BASIS} basis, 98% service, weekday profile, lead 3/21 days):")
     for label, (seconds, peak) in runs.items():
         print(f"  {label}: {seconds:.1f} s ({args.skus / seconds:,.0f} SKUs/s), tracemalloc peak {peak:,.0f} MiB")
     print(f"  input matrix {input_mib:,.0f} MiB; process peak RSS {rss:,.0f} MiB")

@@ -78,8 +78,8 @@ def test_stockout_days_are_left_out_of_the_history():
     empty = {start + timedelta(days=i) for i in (6, 7, 8, 9)}
     with_outs = fc.history_values(sales, start, start + timedelta(days=9))
     without = fc.history_values(sales, start, start + timedelta(days=9), empty)
-    assert fc.daily_demand([v for _, v in with_outs]) == 6  # 60 / 10: the stock-out drags demand down
-    assert fc.daily_demand([v for _, v in without]) == 10  # 60 / 6: the real rate
+    assert fc.daily_demand([v for _, v in with_outs], "avg") == 6  # 60 / 10: the stock-out drags demand down
+    assert fc.daily_demand([v for _, v in without], "avg") == 10  # 60 / 6: the real rate
     assert len(without) == 6
 
 

@@ -98,14 +98,17 @@ def test_calc_from_history_leaves_stockout_days_out_and_prices_the_service_level
     bot.checker.run_check(now=repo.utcnow() - timedelta(days=5))  # OUT OF STOCK since 5 days ago
     bot.ask("/threshold", "lead SKU123 7")
 
-    text = calc(bot, slack, "calc SKU123 service 95%")["text"]
+    text = calc(bot, slack, "calc SKU123 basis avg service 95%")["text"]
     # 10 x 7 = 70 lead-time demand; 1.645 x 2.043 x sqrt(7) = 8.89 safety -> 78.89 -> 79
     assert "*SKU123* · reorder point *79* (critical 70)" in text
     assert "z 1.645 × σ 2.0 × √7" in text and "95% cycle service level" in text
     assert "average of 24 in-stock days" in text and "(5 out-of-stock days left out)" in text
 
-    # max basis: 12 a day -> 84 + 1.645 x 2.043 x 2.646 -> 92.9 -> 93
+    # max basis: 12 a day -> 84 + 1.645 x 2.043 x 2.646 -> 92.9 -> 93; the default basis, the 90th
+    # percentile day, is 12 here too
     assert "reorder point *93*" in calc(bot, slack, "calc SKU123 basis max service 95%")["text"]
+    default = calc(bot, slack, "calc SKU123 service 95%")["text"]
+    assert "reorder point *93*" in default and "90th percentile of 24 in-stock days" in default
 
 
 def test_calc_without_history_or_for_an_unknown_sku_says_what_to_do(bot, slack):
@@ -134,7 +137,8 @@ def test_auto_mode_by_prefix_recomputes_and_a_manual_set_turns_it_off(bot, slack
     assert threshold(bot, "DRESS-RED").updated_by == "auto"
     shown = bot.ask("/threshold", "get DRESS-RED")
     assert "Last changed by Stockbot (auto)" in shown
-    assert "🤖 Auto level: average of 30 in-stock days, 98% service, lead 7 days, weekday pattern, recomputed" in shown
+    assert ("🤖 Auto level: 90th percentile of 30 in-stock days, 98% service, lead 7 days, weekday pattern, "
+            "recomputed") in shown
 
     reply = bot.ask("/threshold", "set DRESS-RED 500")
     assert "Auto mode is off for it now" in reply

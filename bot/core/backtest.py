@@ -47,6 +47,7 @@ import numpy as np
 from bot.core.auto_levels import AutoLevels, compute_auto_levels
 from bot.core.forecast import (
     BASES,
+    DEFAULT_BASIS,
     DEFAULT_HISTORY_DAYS,
     DEFAULT_SERVICE,
     DEFAULT_TARGET_COVER_DAYS,
@@ -68,7 +69,7 @@ class Policy:
     weekdays: bool = True  # learn and apply the day-of-week profile (the seed rule does not)
 
     def describe(self) -> str:
-        safety = f"{self.service:.0%} service" if self.service is not None else f"safety {self.safety_days:g} days"
+        safety = f"{self.service * 100:g}% service" if self.service is not None else f"safety {self.safety_days:g} days"
         return f"{self.name}: basis {self.basis}, {safety}, {'spikes damped' if self.damp else 'no damping'}" \
                f"{', weekday profile' if self.weekdays else ''}"
 
@@ -76,18 +77,20 @@ class Policy:
 POLICIES: dict[str, Policy] = {
     "seed-max": Policy("seed-max", "max", damp=False, safety_days=SEED_SAFETY_DAYS, weekdays=False),
     "seed-avg": Policy("seed-avg", "avg", damp=False, safety_days=SEED_SAFETY_DAYS, weekdays=False),
-    "auto95": Policy("auto95", "avg", damp=True, service=0.95),
-    "auto98": Policy("auto98", "avg", damp=True, service=DEFAULT_SERVICE),  # the default auto policy
+    "avg98": Policy("avg98", "avg", damp=True, service=DEFAULT_SERVICE),
     "weighted98": Policy("weighted98", "weighted", damp=True, service=DEFAULT_SERVICE),
+    "auto95": Policy("auto95", DEFAULT_BASIS, damp=True, service=0.95),
+    # the default auto policy: what `/threshold auto` runs every night
+    "auto98": Policy("auto98", DEFAULT_BASIS, damp=True, service=DEFAULT_SERVICE),
 }
 DEFAULT_POLICIES = tuple(POLICIES)
-_SERVICE_NAME = re.compile(r"^(auto|weighted|p90-)(\d{2}(?:\.\d+)?)$")
+_SERVICE_NAME = re.compile(r"^(auto|avg|weighted|p90-)(\d{2}(?:\.\d+)?)$")
 _SEED_NAME = re.compile(r"^seed-(\w+)$")
 
 
 def policy_named(name: str) -> Policy:
-    """A policy by name: the defaults, `auto<pct>` / `weighted<pct>` / `p90-<pct>` at any service
-    level (auto90, weighted99.5), or `seed-<basis>` (safety 3 days, no damping)."""
+    """A policy by name: the defaults, `auto<pct>` (the default basis) / `avg<pct>` / `weighted<pct>` /
+    `p90-<pct>` at any service level (auto90, weighted99.5), or `seed-<basis>` (safety 3 days, no damping)."""
     name = name.strip()
     if name in POLICIES:
         return POLICIES[name]
@@ -96,12 +99,12 @@ def policy_named(name: str) -> Policy:
         service = float(match.group(2)) / 100
         if not MIN_SERVICE <= service <= MAX_SERVICE:
             raise ValueError(f"policy {name!r}: service level must be {MIN_SERVICE:.0%}..{MAX_SERVICE:.2%}")
-        basis = {"auto": "avg", "weighted": "weighted", "p90-": "p90"}[match.group(1)]
+        basis = {"auto": DEFAULT_BASIS, "avg": "avg", "weighted": "weighted", "p90-": "p90"}[match.group(1)]
         return Policy(name, basis, damp=True, service=service)
     match = _SEED_NAME.match(name)
     if match and match.group(1) in BASES:
         return Policy(name, match.group(1), damp=False, safety_days=SEED_SAFETY_DAYS, weekdays=False)
-    raise ValueError(f"unknown policy {name!r}: use {', '.join(POLICIES)}, auto<pct> (auto90), "
+    raise ValueError(f"unknown policy {name!r}: use {', '.join(POLICIES)}, auto<pct> (auto90), avg<pct>, "
                      f"weighted<pct>, p90-<pct> or seed-<basis> ({', '.join(BASES)})")
 
 

@@ -123,7 +123,7 @@ class ThresholdCalc:
     daily: Optional[float] = None  # None: from the SKU's sales history
     lead_days: Optional[int] = None  # None: the SKU's lead time (or its warehouse type's default)
     safety: Optional[Safety] = None  # None: the default service level (history) or none (typed demand)
-    basis: str = "avg"
+    basis: Optional[str] = None  # None: the SKU's basis, else the default
     history_days: int = 90
 
 
@@ -410,7 +410,8 @@ def _parse_calc(args: list[str]) -> ThresholdCalc:
     daily: Optional[float] = None
     lead: Optional[int] = None
     safety: Optional[Safety] = None
-    basis, history_days = "avg", 90
+    basis: Optional[str] = None
+    history_days = 90
     rest = args[1:]
     while rest:
         option = rest.pop(0).lower()
