@@ -51,11 +51,13 @@ class SkuForecast:
     method: Optional[str] = None  # stored description of the last auto recompute
 
 
-def lead_days_for(settings: Settings, plan: Optional[SkuPlan], warehouses: set[str]) -> tuple[int, bool]:
-    """The SKU's own lead time, else the default for where it is stocked (overseas: weeks)."""
+def lead_days_for(settings: Settings, plan: Optional[SkuPlan], warehouses: set[str],
+                  overseas_names: frozenset[str] | set[str] = frozenset()) -> tuple[int, bool]:
+    """The SKU's own lead time, else the default for where it is stocked: overseas (named in
+    OVERSEAS_WAREHOUSES, or reported so by TikTok Shop) restocks in weeks, domestic in days."""
     if plan is not None and plan.lead_days:
         return plan.lead_days, False
-    overseas = bool(warehouses & settings.overseas_warehouses)
+    overseas = bool(warehouses & (settings.overseas_warehouses | overseas_names))
     return fc.default_lead_days(overseas), True
 
 
@@ -77,7 +79,8 @@ def forecast_for(session: Session, settings: Settings, sku: str, today: date, ba
     history = fc.history_values(sales, first, last, out_days) if sales else []
     values = fc.damp_spikes([units for _, units in history])
     damped = [(day, units) for (day, _), units in zip(history, values)]
-    lead, is_default = lead_days_for(settings, plan, repo.stock_warehouses(session, [sku])[sku])
+    lead, is_default = lead_days_for(settings, plan, repo.stock_warehouses(session, [sku])[sku],
+                                     repo.overseas_warehouse_names(session))
     return SkuForecast(
         sku=sku, daily=fc.daily_demand(values, basis), sigma=fc.demand_sigma(values), history_days=len(values),
         stockout_days=len(out_days), lead_days=lead, lead_is_default=is_default, basis=basis,
@@ -143,19 +146,20 @@ def recompute_auto(engine: Engine, settings: Settings, now: datetime, skus: Opti
             sales = repo.sales_by_sku(session, batch, first, last)
             outs = repo.stockout_days(session, batch, first, today)
             warehouses = repo.stock_warehouses(session, batch)
+            overseas = repo.overseas_warehouse_names(session)
             with_history = [sku for sku in batch if sales[sku]]
             report.no_history.extend(sku for sku in batch if not sales[sku])
             for basis in sorted({plans[sku].basis or fc.DEFAULT_BASIS for sku in with_history}):
                 group = [sku for sku in with_history if (plans[sku].basis or fc.DEFAULT_BASIS) == basis]
-                _recompute_group(session, settings, group, plans, sales, outs, warehouses, campaigns, basis,
-                                 first, days, now, report)
+                _recompute_group(session, settings, group, plans, sales, outs, warehouses, overseas, campaigns,
+                                 basis, first, days, now, report)
             session.commit()
     return report
 
 
 def _recompute_group(session: Session, settings: Settings, group: list[str], plans: dict, sales: dict, outs: dict,
-                     warehouses: dict, campaigns: Sequence[Campaign], basis: str, first: date, days: int,
-                     now: datetime, report: RecomputeReport) -> None:
+                     warehouses: dict, overseas: set[str], campaigns: Sequence[Campaign], basis: str, first: date,
+                     days: int, now: datetime, report: RecomputeReport) -> None:
     today = now.date()
     units = np.zeros((len(group), days))
     stockout = np.zeros((len(group), days), dtype=bool)
@@ -168,7 +172,7 @@ def _recompute_group(session: Session, settings: Settings, group: list[str], pla
             offset = (day - first).days
             if 0 <= offset < days:
                 stockout[row, offset] = True
-    leads = np.array([lead_days_for(settings, plans[sku], warehouses[sku])[0] for sku in group])
+    leads = np.array([lead_days_for(settings, plans[sku], warehouses[sku], overseas)[0] for sku in group])
     services = np.array([plans[sku].service or fc.DEFAULT_SERVICE for sku in group])
     tomorrow = today + timedelta(days=1)
     levels = compute_auto_levels(units, leads, services, basis, stockout, first, tomorrow)

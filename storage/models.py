@@ -208,3 +208,14 @@ class Campaign(SQLModel, table=True):
     name: Optional[str] = Field(default=None, max_length=100)
     created_by: str = Field(max_length=32)
     created_at: datetime
+
+
+class WarehouseKind(SQLModel, table=True):
+    """Warehouses a source reported as overseas (TikTok Shop's CB_OVERSEA_WAREHOUSE): SKUs stocked
+    there default to the long lead time."""
+
+    __tablename__ = "warehouse_kind"
+    name: str = Field(primary_key=True, max_length=64)
+    overseas: bool = False
+    source: str = Field(max_length=255)
+    seen_at: datetime

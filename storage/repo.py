@@ -29,6 +29,7 @@ from storage.models import (
     Stock,
     Threshold,
     ThresholdChange,
+    WarehouseKind,
 )
 
 LIST_PAGE_SIZE = 25
@@ -231,6 +232,19 @@ def stock_warehouses(session: Session, skus: Sequence[str]) -> dict[str, set[str
         for sku, warehouse in session.exec(select(Stock.sku, Stock.warehouse).where(col(Stock.sku).in_(chunk))).all():
             out[sku].add(warehouse)
     return out
+
+
+def remember_warehouse_kinds(session: Session, source: str, overseas: Iterable[str], domestic: Iterable[str],
+                             now: datetime) -> None:
+    for names, is_overseas in ((overseas, True), (domestic, False)):
+        for name in names:
+            row = session.get(WarehouseKind, name) or WarehouseKind(name=name, source=source, seen_at=now)
+            row.overseas, row.source, row.seen_at = is_overseas, source, now
+            session.add(row)
+
+
+def overseas_warehouse_names(session: Session) -> set[str]:
+    return set(session.exec(select(WarehouseKind.name).where(col(WarehouseKind.overseas).is_(True))).all())
 
 
 # ---- plans and campaigns -------------------------------------------------------------------

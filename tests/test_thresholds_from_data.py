@@ -223,6 +223,18 @@ def test_alert_shows_cover_stockout_date_suggested_reorder_and_ad_guidance(bot, 
     assert "stock runs out 5 days before the reorder lands" in json.dumps(update["blocks"], ensure_ascii=False)
 
 
+def test_stock_reply_shows_the_outlook_once_there_is_sales_history(bot, stock_file):
+    write_stock(stock_file, {"SKU123": 600})
+    bot.checker.run_check()
+    assert "days* of cover" not in bot.ask("/stock", "SKU123")  # no sales yet: nothing to forecast
+    sell(bot, "SKU123", [20] * 30)
+    reply = bot.ask("/stock", "SKU123")
+    stockout = (today() + timedelta(days=30)).isoformat()
+    assert f"~20/day · *30 days* of cover · runs out ≈ *{stockout}*" in reply
+    assert "stock supports scaling ads (30 days of cover)" in reply  # 30 > 2 x 3-day default lead
+    assert "Suggested reorder: *60*" in reply  # 20 x (3 + 30) - 600
+
+
 def test_outlook_renders_in_chinese():
     outlook = fc.Outlook(daily=10, days_of_cover=5, stockout_date=today() + timedelta(days=5), suggested_qty=336,
                          guidance=fc.AdGuidance("slow_ads", 5), lead_days=7,

@@ -243,3 +243,19 @@ def test_old_deliveries_are_forgotten(tiktok_bot, shop):
     with Session(tiktok_bot.ctx.engine) as session:
         keys = {row.key for row in session.exec(select(WebhookDelivery)).all()}
     assert keys == {"tiktok:7327146171043743534"}
+
+
+def test_skus_in_overseas_warehouses_default_to_the_long_lead_time(tiktok_bot, shop, slack):
+    uk = shop.add_warehouse("UK-FBT", "CB_OVERSEA_WAREHOUSE")
+    shop.add_product("SKU-UK", {uk: 500})
+    shop.add_product("SKU-US", {shop.warehouse_id: 500})
+    tiktok_bot.checker.run_check()
+
+    def lead_line(sku):
+        result = tiktok_bot.command("/threshold", f"calc {sku} daily 10 safety 0")
+        return slack.wait_for_response(result.response_key)["text"].split("\n")[1]
+
+    assert lead_line("SKU-UK") == "  10/day × 21 days lead time = 210"  # TikTok says CB_OVERSEA_WAREHOUSE
+    assert lead_line("SKU-US") == "  10/day × 3 days lead time = 30"  # domestic
+    tiktok_bot.ask("/threshold", "lead SKU-UK 35")
+    assert lead_line("SKU-UK") == "  10/day × 35 days lead time = 350"  # the SKU's own lead time wins

@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 
 from slack_bolt import App
 
-from bot import replies
+from bot import planning, replies
 from bot.checker import LAST_CHECK_KEY
 from bot.core import commands as parse
 from bot.core.commands import CommandError
 from bot.core.tiers import Tier, default_critical_level
 from bot.i18n import t
 from bot.listeners import plans
-from bot.messages import command_error_text, import_modal, usage_text
+from bot.messages import command_error_text, import_modal, outlook_lines, usage_text
 from storage import repo
 from storage.db import session as open_session
 
@@ -164,10 +164,20 @@ def _stock(ctx, request, respond) -> None:
         episode = repo.open_episode(session, request.sku)
         alerts = repo.alerts_for_episodes(session, [episode.id])[episode.id] if episode else []
         worst = max(alerts, key=lambda alert: alert.tier, default=None)
-        on_order = sum(r.quantity for r in repo.open_reorders(session, [request.sku])[request.sku])
-        respond(text=replies.stock_shown(
+        open_reorders = repo.open_reorders(session, [request.sku])[request.sku]
+        on_order = sum(r.quantity for r in open_reorders)
+        text = replies.stock_shown(
             lang, request.sku, rows, threshold, Tier(worst.tier) if worst else None,
-            episode.opened_at if episode else None, worst.acked_by if worst else None, on_order))
+            episode.opened_at if episode else None, worst.acked_by if worst else None, on_order)
+        today = repo.utcnow().date()
+        forecast = planning.forecast_for(session, ctx.settings, request.sku, today)
+        if forecast.history_days:  # how long it lasts and what to do, as in an alert
+            etas = [r.eta for r in open_reorders if r.eta]
+            outlook = planning.outlook_for(forecast, sum(row.available for row in rows),
+                                           on_order + sum(row.on_order or 0 for row in rows), min(etas, default=None),
+                                           today)
+            text += "\n" + "\n".join(outlook_lines(lang, outlook))
+        respond(text=text)
 
 
 def _reorder(ctx, request, user: str, respond) -> None:

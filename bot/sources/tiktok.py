@@ -181,6 +181,9 @@ def load_tiktok_config(environ: Mapping[str, str]) -> Optional[TikTokConfig]:
 
 # ---- what the client returns -----------------------------------------------------------------
 
+OVERSEA_SUB_TYPE = "CB_OVERSEA_WAREHOUSE"
+
+
 @dataclass(frozen=True)
 class Warehouse:
     id: str
@@ -262,6 +265,7 @@ class TikTokShopClient:
         self.refresh_margin = refresh_margin
         self.on_token_refresh = on_token_refresh  # persist rotated tokens, or they are lost on restart
         self._warehouse_labels: Optional[dict[str, str]] = None
+        self._overseas_labels: set[str] = set()
 
     def __repr__(self) -> str:
         return f"TikTokShopClient(shop={self.shop.name!r}, api_url={self.config.api_url!r})"
@@ -422,7 +426,13 @@ class TikTokShopClient:
                 counts[warehouse.name] = counts.get(warehouse.name, 0) + 1
             self._warehouse_labels = {
                 w.id: (w.name if w.name and counts[w.name] == 1 else w.id)[:64] for w in found}
+            self._overseas_labels = {self._warehouse_labels[w.id] for w in found if w.sub_type == OVERSEA_SUB_TYPE}
         return self._warehouse_labels
+
+    def overseas_warehouses(self) -> set[str]:
+        """Labels of the shop's cross-border overseas warehouses: their stock restocks in weeks."""
+        self.warehouse_labels()
+        return set(self._overseas_labels)
 
     def _pages(self, path: str, body: dict, key: str, query: Optional[dict] = None) -> Iterator[list[dict]]:
         token = ""

@@ -119,8 +119,18 @@ def tiktok_sources(settings: Settings, engine: Optional[Engine] = None) -> list[
         client = client_for(config, shop, engine)
         name = source_name(shop)
         sources.append(Source(name=name, read=lambda c=client: read_shop_stock(c),
-                              sync_sales=lambda eng, now, c=client, n=name: sync_orders(c, n, eng, now)))
+                              sync_sales=lambda eng, now, c=client, n=name: _sync_after_read(c, n, eng, now)))
     return sources
+
+
+def _sync_after_read(client: TikTokShopClient, name: str, engine: Engine, now: datetime) -> None:
+    sync_orders(client, name, engine, now)
+    # Which warehouses are overseas decides the default lead time (bot.planning.lead_days_for).
+    labels = set(client.warehouse_labels().values())
+    overseas = client.overseas_warehouses()
+    with open_session(engine) as session:
+        repo.remember_warehouse_kinds(session, name, overseas, labels - overseas, now)
+        session.commit()
 
 
 # ---- orders -> daily sales -------------------------------------------------------------------
