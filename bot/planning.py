@@ -175,6 +175,7 @@ def _recompute_group(session: Session, settings: Settings, group: list[str], pla
     leads = np.array([lead_days_for(settings, plans[sku], warehouses[sku], overseas)[0] for sku in group])
     services = np.array([plans[sku].service or fc.DEFAULT_SERVICE for sku in group])
     tomorrow = today + timedelta(days=1)
+    thresholds = repo.thresholds_for(session, group)  # one query per 500 SKUs, not a lookup (and flush) each
     levels = compute_auto_levels(units, leads, services, basis, stockout, first, tomorrow)
     for row, sku in enumerate(group):
         plan: SkuPlan = plans[sku]
@@ -193,8 +194,8 @@ def _recompute_group(session: Session, settings: Settings, group: list[str], pla
         plan.computed_at = now
         session.add(plan)
         report.recomputed += 1
-        current = repo.get_threshold(session, sku)
+        current = thresholds.get(sku)
         if current is None or (current.warning_level, current.critical_level) != (warning, critical):
             repo.save_threshold(session, sku, warning, critical, current.channel if current else None, AUTO_USER,
-                                now, current.warehouse if current else None)
+                                now, current.warehouse if current else None, current=current)
             report.changed.append(sku)

@@ -21,7 +21,7 @@ from bot.i18n import t
 from bot.messages import ACTION_APPLY_THRESHOLD, DemandBasis, calc_message, method_text, qty
 from storage import repo
 from storage.db import session as open_session
-from storage.models import Campaign
+from storage.models import Campaign, SkuPlan
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +131,9 @@ def auto(ctx, request: parse.ThresholdAuto, respond) -> None:
         if not skus:
             respond(text=t(lang, "reply.auto_no_match", target=request.target))
             return
+        existing = repo.plans_for(session, skus)  # one query per 500 SKUs, not one per SKU
         for sku in skus:
-            plan = repo.plan_for_update(session, sku)
+            plan = existing.get(sku) or SkuPlan(sku=sku)
             plan.auto = request.on
             if request.on:
                 plan.lead_days = request.lead_days or plan.lead_days
