@@ -241,7 +241,7 @@ class Checker:
         on_order = (sum(r.quantity for r in reorders if r.status == "open") + (alert.source_on_order or 0)
                     if not recovered else alert.on_order)
         outlook = None
-        if not recovered:
+        if not recovered and planning.has_history(session, alert.sku, today):
             forecast = planning.forecast_for(session, self.settings, alert.sku, today)
             if forecast.history_days:
                 etas = [r.eta for r in reorders if r.status == "open" and r.eta]

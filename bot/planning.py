@@ -92,6 +92,11 @@ def forecast_for(session: Session, settings: Settings, sku: str, today: date, ba
         auto=bool(plan and plan.auto), method=plan.method if plan else None)
 
 
+def has_history(session: Session, sku: str, today: date) -> bool:
+    """Whether there is anything to forecast from (one cheap query, before the full forecast)."""
+    return repo.has_sales(session, sku, today - timedelta(days=fc.DEFAULT_HISTORY_DAYS))
+
+
 def outlook_for(forecast: SkuForecast, available: int, on_order: int, eta: Optional[date],
                 today: date) -> fc.Outlook:
     tomorrow = today + timedelta(days=1)

@@ -198,6 +198,11 @@ def sales_by_sku(session: Session, skus: Sequence[str], since: date, until: date
     return result
 
 
+def has_sales(session: Session, sku: str, since: date) -> bool:
+    return session.exec(select(SalesDay.sku).where(SalesDay.sku == sku, col(SalesDay.day) >= since)
+                        .limit(1)).first() is not None
+
+
 def stockout_days(session: Session, skus: Sequence[str], since: date, today: date) -> dict[str, set[date]]:
     """Days each SKU was out of stock, from its OUT OF STOCK alerts: from the day the alert was
     posted until its episode closed (today while it is still open). Sales those days were capped

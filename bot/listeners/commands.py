@@ -170,8 +170,9 @@ def _stock(ctx, request, respond) -> None:
             lang, request.sku, rows, threshold, Tier(worst.tier) if worst else None,
             episode.opened_at if episode else None, worst.acked_by if worst else None, on_order)
         today = repo.utcnow().date()
-        forecast = planning.forecast_for(session, ctx.settings, request.sku, today)
-        if forecast.history_days:  # how long it lasts and what to do, as in an alert
+        forecast = planning.forecast_for(session, ctx.settings, request.sku, today) \
+            if planning.has_history(session, request.sku, today) else None
+        if forecast is not None and forecast.history_days:  # how long it lasts and what to do, as in an alert
             etas = [r.eta for r in open_reorders if r.eta]
             outlook = planning.outlook_for(forecast, sum(row.available for row in rows),
                                            on_order + sum(row.on_order or 0 for row in rows), min(etas, default=None),
