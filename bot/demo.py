@@ -17,11 +17,14 @@ from sqlmodel import select
 
 from bot.checker import Checker
 from bot.config import Settings
+from bot.core import forecast as fc
+from bot.messages import DemandBasis, calc_message, method_text
 from bot.notifier import ConsoleNotifier
+from bot.sources import SalesRow
 from storage import repo
 from storage.db import init_db, make_engine
 from storage.db import session as open_session
-from storage.models import Alert
+from storage.models import Alert, SkuPlan
 
 DEMO_CHANNEL = "stock-alerts"
 DEMO_USER = "U0DEMOBUYER"
@@ -38,6 +41,18 @@ def write_stock(path: str, stock: dict[str, int], names: dict[str, str]) -> None
         writer.writerow(["sku", "name", "available"])
         for sku, available in stock.items():
             writer.writerow([sku, names[sku], available])
+
+
+def sample_sales(catalogue: list[dict], today, days: int = 35) -> list[SalesRow]:
+    """Demo sales history: each SKU's usual day, busier at weekends, with a live-stream spike."""
+    rows = []
+    for row in catalogue:
+        usual = int(row["daily_sales"])
+        for offset in range(days, 0, -1):
+            day = today - timedelta(days=offset)
+            units = usual * (13 if day.weekday() >= 5 else 9) // 10 + (offset * 7) % 5
+            rows.append(SalesRow(row["sku"], day, units * 4 if offset == 12 else units))
+    return rows
 
 
 def run_demo(out: TextIO, language: str = "en", workdir: str | None = None) -> Checker:
@@ -62,7 +77,8 @@ def run_demo(out: TextIO, language: str = "en", workdir: str | None = None) -> C
             repo.save_threshold(session, row["sku"], int(row["warning_level"]), int(row["critical_level"]),
                                 None, DEMO_USER, now)
         session.commit()
-    step(f"1. {len(catalogue)} SKUs with thresholds; stock file {stock_path}; first check")
+    checker.write_sales("demo", sample_sales(catalogue, now.date()))
+    step(f"1. {len(catalogue)} SKUs with thresholds and 35 days of sales; stock file {stock_path}; first check")
     write_stock(stock_path, stock, names)
     report = checker.run_check(now=now)
     out.write(f"\n→ posted {len(report.posted)} alerts: {', '.join(report.posted)}\n")
@@ -97,6 +113,23 @@ def run_demo(out: TextIO, language: str = "en", workdir: str | None = None) -> C
     write_stock(stock_path, stock, names)
     report = checker.run_check(now=now + timedelta(days=7, hours=1))
     out.write(f"\n→ recovered {report.recovered} SKUs\n")
+
+    step("8. /threshold calc LIP-RED-01 daily 150 lead 7 safety 3d — the seed formula, with its working")
+    point = fc.reorder_point(150, 7, fc.Safety(days=3))
+    out.write(calc_message(language, "LIP-RED-01", point, DemandBasis(typed=True), None, None)["text"] + "\n")
+
+    step("9. /threshold auto all — levels from the sales history, recomputed every night")
+    with open_session(engine) as session:
+        for row in catalogue:
+            session.add(SkuPlan(sku=row["sku"], auto=True, lead_days=7))
+        session.commit()
+    report = checker.recompute_auto(now=now)
+    with open_session(engine) as session:
+        for row in catalogue:
+            threshold, plan = repo.get_threshold(session, row["sku"]), repo.get_plan(session, row["sku"])
+            out.write(f"{row['sku']}: warning {threshold.warning_level:,}, critical {threshold.critical_level:,} — "
+                      f"{method_text(language, plan.method)}\n")
+    out.write(f"→ {len(report.changed)} levels changed\n")
     out.write(f"\nDemo database kept at {db_path}\n")
     return checker
 

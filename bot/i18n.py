@@ -199,7 +199,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "guidance.reorder_now": "📣 Ads: *reorder now* — stock lasts {cover} days, a reorder takes {lead}.",
         "guidance.slow_ads": "📣 Ads: stock runs out {days} days before the reorder lands — *slow ad spend, pause top-ups, "
                              "move from conversion to reach* until stock lands.",
-        "guidance.scale": "📣 Ads: stock supports scaling ads ({cover} days of cover).",
+        "guidance.scale": "📣 Ads: stock supports scaling ads — {cover} days of cover, over twice the {lead}-day lead time.",
         "method.auto": "🤖 Auto level: {basis} of {days} in-stock days, {service} service, lead {lead} days",
         "method.weekdays": ", weekday pattern",
         "method.campaigns": ", campaigns: {names}",
@@ -453,7 +453,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "outlook.suggested": "📦 建议补货：*{quantity}*（交期 {lead} 天 + 备货天数）",
         "guidance.reorder_now": "📣 投放：*立即补货* — 库存只够 {cover} 天，补货要 {lead} 天。",
         "guidance.slow_ads": "📣 投放：补货到达前会断货 {days} 天 — *放缓投放、暂停追加预算、从转化改为触达*，直到到货。",
-        "guidance.scale": "📣 投放：库存充足（可售 {cover} 天），可以放量。",
+        "guidance.scale": "📣 投放：库存充足（可售 {cover} 天，超过交期 {lead} 天的两倍），可以放量。",
         "method.auto": "🤖 自动阈值：{days} 天有货日销量的{basis}，服务水平 {service}，交期 {lead} 天",
         "method.weekdays": "，按星期规律",
         "method.campaigns": "，活动：{names}",

@@ -231,7 +231,7 @@ def test_stock_reply_shows_the_outlook_once_there_is_sales_history(bot, stock_fi
     reply = bot.ask("/stock", "SKU123")
     stockout = (today() + timedelta(days=30)).isoformat()
     assert f"~20/day · *30 days* of cover · runs out ≈ *{stockout}*" in reply
-    assert "stock supports scaling ads (30 days of cover)" in reply  # 30 > 2 x 3-day default lead
+    assert "stock supports scaling ads — 30 days of cover, over twice the 3-day lead time" in reply
     assert "Suggested reorder: *60*" in reply  # 20 x (3 + 30) - 600
 
 
