@@ -158,9 +158,9 @@ def replace_order_lines(conn: Connection, source: str, rows: Sequence[dict]) -> 
     units = {(row["sku"], row["warehouse"], row["day"]): 0 for row in rows}
     skus = sorted({sku for sku, _, _ in units})
     first_day, last_day = min(day for _, _, day in units), max(day for _, _, day in units)
-    for start in range(0, len(skus), IN_LIST_SIZE):  # one grouped query per chunk, not one per key
+    for chunk in _chunks(skus):  # one grouped query per chunk, not one per key
         query = (select(OrderLine.sku, OrderLine.warehouse, OrderLine.day, func.sum(OrderLine.units))
-                 .where(OrderLine.source == source, col(OrderLine.sku).in_(skus[start:start + IN_LIST_SIZE]),
+                 .where(OrderLine.source == source, col(OrderLine.sku).in_(chunk),
                         col(OrderLine.day) >= first_day, col(OrderLine.day) <= last_day,
                         col(OrderLine.cancelled).is_(False))
                  .group_by(OrderLine.sku, OrderLine.warehouse, OrderLine.day))
@@ -171,11 +171,10 @@ def replace_order_lines(conn: Connection, source: str, rows: Sequence[dict]) -> 
                         for (sku, warehouse, day), total in units.items()])
 
 
-def daily_sales(session: Session, sku: str, since: date) -> dict[date, int]:
-    """Units per day for a SKU (all warehouses and sources) from `since` on."""
-    query = (select(SalesDay.day, func.sum(SalesDay.units)).where(SalesDay.sku == sku, col(SalesDay.day) >= since)
-             .group_by(SalesDay.day).order_by(SalesDay.day))
-    return {day: int(units) for day, units in session.exec(query).all()}
+def _chunks(skus: Sequence[str]) -> Iterator[list[str]]:
+    """SKUs in lists small enough for one IN (...)."""
+    for start in range(0, len(skus), IN_LIST_SIZE):
+        yield list(skus[start:start + IN_LIST_SIZE])
 
 
 def _prefix_filter(column, prefix: str):
@@ -186,8 +185,7 @@ def _prefix_filter(column, prefix: str):
 def sales_by_sku(session: Session, skus: Sequence[str], since: date, until: date) -> dict[str, dict[date, int]]:
     """Units per SKU and day (all warehouses and sources), `since`..`until` inclusive, in one query."""
     result: dict[str, dict[date, int]] = {sku: {} for sku in skus}
-    for start in range(0, len(skus), IN_LIST_SIZE):
-        chunk = list(skus[start:start + IN_LIST_SIZE])
+    for chunk in _chunks(skus):
         query = (select(SalesDay.sku, SalesDay.day, func.sum(SalesDay.units))
                  .where(col(SalesDay.sku).in_(chunk), col(SalesDay.day) >= since, col(SalesDay.day) <= until)
                  .group_by(SalesDay.sku, SalesDay.day))
@@ -208,8 +206,7 @@ def stockout_days(session: Session, skus: Sequence[str], since: date, today: dat
     posted until its episode closed (today while it is still open). Sales those days were capped
     by the empty shelf, not by demand."""
     out: dict[str, set[date]] = {sku: set() for sku in skus}
-    for start in range(0, len(skus), IN_LIST_SIZE):
-        chunk = list(skus[start:start + IN_LIST_SIZE])
+    for chunk in _chunks(skus):
         query = (select(Alert.sku, Alert.posted_at, Episode.closed_at).join(Episode, Episode.id == Alert.episode_id)
                  .where(col(Alert.sku).in_(chunk), Alert.tier == 3))
         for sku, posted_at, closed_at in session.exec(query).all():
@@ -241,8 +238,7 @@ def sku_known(session: Session, sku: str) -> bool:
 
 def stock_warehouses(session: Session, skus: Sequence[str]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {sku: set() for sku in skus}
-    for start in range(0, len(skus), IN_LIST_SIZE):
-        chunk = list(skus[start:start + IN_LIST_SIZE])
+    for chunk in _chunks(skus):
         for sku, warehouse in session.exec(select(Stock.sku, Stock.warehouse).where(col(Stock.sku).in_(chunk))).all():
             out[sku].add(warehouse)
     return out
@@ -271,20 +267,20 @@ def plan_for_update(session: Session, sku: str) -> SkuPlan:
     return session.get(SkuPlan, sku) or SkuPlan(sku=sku)
 
 
-def thresholds_for(session: Session, skus: Sequence[str]) -> dict[str, Threshold]:
-    out: dict[str, Threshold] = {}
-    for start in range(0, len(skus), IN_LIST_SIZE):
-        chunk = list(skus[start:start + IN_LIST_SIZE])
-        out.update({t.sku: t for t in session.exec(select(Threshold).where(col(Threshold.sku).in_(chunk))).all()})
+def _rows_by_sku(session: Session, model, skus: Sequence[str]) -> dict:
+    """Rows of a table keyed by SKU, in one query per IN_LIST_SIZE SKUs."""
+    out = {}
+    for chunk in _chunks(skus):
+        out.update({row.sku: row for row in session.exec(select(model).where(col(model.sku).in_(chunk))).all()})
     return out
+
+
+def thresholds_for(session: Session, skus: Sequence[str]) -> dict[str, Threshold]:
+    return _rows_by_sku(session, Threshold, skus)
 
 
 def plans_for(session: Session, skus: Sequence[str]) -> dict[str, SkuPlan]:
-    out: dict[str, SkuPlan] = {}
-    for start in range(0, len(skus), IN_LIST_SIZE):
-        chunk = list(skus[start:start + IN_LIST_SIZE])
-        out.update({plan.sku: plan for plan in session.exec(select(SkuPlan).where(col(SkuPlan.sku).in_(chunk))).all()})
-    return out
+    return _rows_by_sku(session, SkuPlan, skus)
 
 
 def auto_skus(session: Session, skus: Optional[Sequence[str]] = None) -> list[str]:
