@@ -66,12 +66,22 @@ def campaign_windows(campaigns: Sequence[Campaign], sku: str) -> list[fc.Campaig
             if repo.campaign_applies(c, sku)]
 
 
+def history_window(session: Session, today: date, history_days: int) -> tuple[date, date]:
+    """The last `history_days` days of sales: up to yesterday, or up to the last day any sales
+    arrived when the feeds have gone quiet (the days after it are unknown, not zero sales)."""
+    last = today - timedelta(days=1)
+    latest = repo.last_sales_day(session)
+    if latest is not None and latest < last:
+        last = latest
+    return last - timedelta(days=history_days - 1), last
+
+
 def forecast_for(session: Session, settings: Settings, sku: str, today: date, basis: Optional[str] = None,
                  history_days: int = fc.DEFAULT_HISTORY_DAYS) -> SkuForecast:
     """Forecast one SKU from its last `history_days` full days of sales (yesterday backwards)."""
     plan = repo.get_plan(session, sku)
     basis = basis or (plan.basis if plan and plan.basis else fc.DEFAULT_BASIS)
-    first, last = today - timedelta(days=history_days), today - timedelta(days=1)
+    first, last = history_window(session, today, history_days)
     sales = repo.sales_by_sku(session, [sku], first, last)[sku]
     # A SKU that started selling 30 days ago has 30 days of history, not 60 days of zeros before it.
     first = min(sales, default=first)
@@ -142,7 +152,7 @@ def recompute_auto(engine: Engine, settings: Settings, now: datetime, skus: Opti
     with open_session(engine) as session:
         targets = repo.auto_skus(session, skus)
         campaigns = repo.active_campaigns(session, today)
-    first, last = today - timedelta(days=fc.DEFAULT_HISTORY_DAYS), today - timedelta(days=1)
+        first, last = history_window(session, today, fc.DEFAULT_HISTORY_DAYS)
     days = (last - first).days + 1
     for start in range(0, len(targets), chunk):
         batch = targets[start:start + chunk]

@@ -95,7 +95,7 @@ def threshold_removed(lang: str, old: Threshold) -> str:
 
 
 def threshold_page(lang: str, rows: Sequence[Threshold], total: int, prefix: str, page: int,
-                   page_size: int) -> str:
+                   page_size: int, auto_skus: frozenset[str] = frozenset()) -> str:
     prefix_text = t(lang, "reply.list_prefix", prefix=prefix) if prefix else ""
     if total == 0:
         return t(lang, "reply.list_empty", prefix=prefix_text)
@@ -104,7 +104,8 @@ def threshold_page(lang: str, rows: Sequence[Threshold], total: int, prefix: str
         return t(lang, "reply.list_past_end", page=page, pages=pages)
     lines = [t(lang, "reply.list_header", prefix=prefix_text, total=qty(total), page=page, pages=pages)]
     lines += [t(lang, "reply.list_row", sku=row.sku, warning=qty(row.warning_level),
-                critical=qty(row.critical_level), channel=f" → <#{row.channel}>" if row.channel else "")
+                critical=qty(row.critical_level), channel=f" → <#{row.channel}>" if row.channel else "",
+                auto=" 🤖" if row.sku in auto_skus else "")
               for row in rows]
     if page < pages:
         lines.append(t(lang, "reply.list_more", args=f"{prefix} " if prefix else "", next=page + 1))

@@ -196,6 +196,11 @@ def sales_by_sku(session: Session, skus: Sequence[str], since: date, until: date
     return result
 
 
+def last_sales_day(session: Session) -> Optional[date]:
+    """The newest day any sales arrived for, over every SKU and source."""
+    return session.exec(select(func.max(SalesDay.day))).one()
+
+
 def has_sales(session: Session, sku: str, since: date) -> bool:
     return session.exec(select(SalesDay.sku).where(SalesDay.sku == sku, col(SalesDay.day) >= since)
                         .limit(1)).first() is not None

@@ -91,8 +91,9 @@ def test_apply_is_refused_for_non_admins_and_for_a_tampered_value(start_bot, sla
 
 def test_calc_from_history_leaves_stockout_days_out_and_prices_the_service_level(bot, slack, stock_file):
     # 24 selling days alternating 8 and 12 (mean 10, sample sigma sqrt(24 x 4 / 23) = 2.043), then the
-    # shelf is empty for the last 5 days: nothing sold.
+    # shelf is empty for the last 5 days: nothing sold, while other SKUs keep selling.
     sell(bot, "SKU123", [8, 12] * 12, last_day_ago=6)
+    sell(bot, "OTHER", [3] * 30)
     bot.ask("/threshold", "set SKU123 50")
     write_stock(stock_file, {"SKU123": 0})
     bot.checker.run_check(now=repo.utcnow() - timedelta(days=5))  # OUT OF STOCK since 5 days ago
@@ -109,6 +110,15 @@ def test_calc_from_history_leaves_stockout_days_out_and_prices_the_service_level
     assert "reorder point *93*" in calc(bot, slack, "calc SKU123 basis max service 95%")["text"]
     default = calc(bot, slack, "calc SKU123 service 95%")["text"]
     assert "reorder point *93*" in default and "90th percentile of 24 in-stock days" in default
+
+
+def test_when_every_sales_feed_goes_quiet_the_silent_days_are_not_zero_demand(bot, slack, stock_file):
+    write_stock(stock_file, {"SKU1": 500})
+    bot.checker.run_check()
+    sell(bot, "SKU1", [10] * 30, last_day_ago=6)  # no sales rows at all for the last 5 days, any SKU
+    text = calc(bot, slack, "calc SKU1 basis avg lead 7 safety 0")["text"]
+    assert "10/day × 7 days lead time = 70" in text  # not 300 / 35 = 8.6 a day
+    assert "average of 30 in-stock days" in text
 
 
 def test_calc_without_history_or_for_an_unknown_sku_says_what_to_do(bot, slack):
@@ -140,9 +150,14 @@ def test_auto_mode_by_prefix_recomputes_and_a_manual_set_turns_it_off(bot, slack
     assert ("🤖 Auto level: 90th percentile of 30 in-stock days, 98% service, lead 7 days, weekday pattern, "
             "recomputed") in shown
 
+    listing = bot.ask("/threshold", "list DRESS-")
+    assert "• *DRESS-BLUE*: warning 35, critical 35 🤖" in listing  # auto SKUs are marked in the list
+    assert "• *DRESS-RED*: warning 140, critical 140 🤖" in listing
+
     reply = bot.ask("/threshold", "set DRESS-RED 500")
     assert "Auto mode is off for it now" in reply
     assert plan(bot, "DRESS-RED").auto is False
+    assert "• *DRESS-RED*: warning 500, critical 250\n" in bot.ask("/threshold", "list DRESS-") + "\n"
 
     sell(bot, "DRESS-RED", [40] * 30)  # faster sales: auto would raise it, but it is manual now
     sell(bot, "DRESS-BLUE", [10] * 30)

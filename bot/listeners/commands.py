@@ -123,8 +123,10 @@ def _threshold(ctx, request, user: str, respond) -> None:
             respond(text=replies.threshold_removed(lang, old))
         elif isinstance(request, parse.ThresholdList):
             rows, total = repo.list_thresholds(session, request.prefix, request.page)
+            sku_plans = repo.plans_for(session, [row.sku for row in rows])
             respond(text=replies.threshold_page(lang, rows, total, request.prefix, request.page,
-                                                repo.LIST_PAGE_SIZE))
+                                                repo.LIST_PAGE_SIZE,
+                                                frozenset(sku for sku, plan in sku_plans.items() if plan.auto)))
         elif isinstance(request, parse.ThresholdHistory):
             respond(text=replies.threshold_history(lang, request.sku,
                                                    repo.threshold_history(session, request.sku)))
