@@ -48,7 +48,7 @@ def build(engine, skus: int, seed: int = 1) -> np.ndarray:
             repo.upsert_sales(conn, [{"sku": names[i], "warehouse": "", "day": first + timedelta(days=d),
                                       "source": "bench", "units": int(units[i, d])}
                                      for i in batch for d in range(DAYS) if units[i, d]])
-            conn.execute(SkuPlan.__table__.insert(), [{"sku": names[i], "auto": True, "history_days": 0}
+            conn.execute(SkuPlan.__table__.insert(), [{"sku": names[i], "auto": True}
                                                       for i in batch])
     return units
 

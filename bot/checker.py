@@ -240,12 +240,9 @@ class Checker:
         recovered = episode is not None and episode.open_sku is None
         on_order = (sum(r.quantity for r in reorders if r.status == "open") + (alert.source_on_order or 0)
                     if not recovered else alert.on_order)
-        outlook = None
-        if not recovered and planning.has_history(session, alert.sku, today):
-            forecast = planning.forecast_for(session, self.settings, alert.sku, today)
-            if forecast.history_days:
-                etas = [r.eta for r in reorders if r.status == "open" and r.eta]
-                outlook = planning.outlook_for(forecast, alert.available, on_order, min(etas, default=None), today)
+        outlook = None if recovered else planning.sku_outlook(
+            session, self.settings, alert.sku, alert.available, on_order,
+            [r.eta for r in reorders if r.status == "open"], today)
         return messages.AlertView(
             alert_id=alert.id or 0, sku=alert.sku, tier=Tier(alert.tier), available=alert.available,
             warning_level=alert.warning_level, critical_level=alert.critical_level, read_at=alert.read_at,

@@ -317,7 +317,7 @@ class DemandBasis:
 
 
 def calc_message(lang: str, sku: str, point: ReorderPoint, demand: DemandBasis, outlook: Optional[Outlook],
-                 available: Optional[int], can_apply: bool = True) -> dict:
+                 available: Optional[int]) -> dict:
     """`/threshold calc`: the reorder point with its working, and an Apply button."""
     plain = point.lead_demand - point.campaign_units
     lines = [t(lang, "calc.title", sku=sku, warning=qty(point.warning_level), critical=qty(point.critical_level)),
@@ -346,11 +346,12 @@ def calc_message(lang: str, sku: str, point: ReorderPoint, demand: DemandBasis, 
         lines.append(t(lang, "calc.now", available=qty(available)))
         lines.extend(outlook_lines(lang, outlook))
     text = "\n".join(lines)
-    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    if can_apply:
-        value = json.dumps({"sku": sku, "warning": point.warning_level, "critical": point.critical_level})
-        blocks.append({"type": "actions", "block_id": "calc_apply", "elements": [
+    value = json.dumps({"sku": sku, "warning": point.warning_level, "critical": point.critical_level})
+    blocks: list[dict] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "block_id": "calc_apply", "elements": [
             {"type": "button", "action_id": ACTION_APPLY_THRESHOLD, "style": "primary", "value": value,
              "text": {"type": "plain_text", "text": t(lang, "button.apply", warning=qty(point.warning_level),
-                                                      critical=qty(point.critical_level))}}]})
+                                                      critical=qty(point.critical_level))}}]},
+    ]
     return {"text": text, "blocks": blocks}

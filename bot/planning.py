@@ -39,7 +39,6 @@ class SkuForecast:
     history_days: int  # in-stock days the forecast rests on
     stockout_days: int  # days left out because the shelf was empty
     lead_days: int
-    lead_is_default: bool
     basis: str
     service: float
     profile: Optional[tuple[float, ...]] = None
@@ -52,13 +51,12 @@ class SkuForecast:
 
 
 def lead_days_for(settings: Settings, plan: Optional[SkuPlan], warehouses: set[str],
-                  overseas_names: frozenset[str] | set[str] = frozenset()) -> tuple[int, bool]:
+                  overseas_names: frozenset[str] | set[str] = frozenset()) -> int:
     """The SKU's own lead time, else the default for where it is stocked: overseas (named in
     OVERSEAS_WAREHOUSES, or reported so by TikTok Shop) restocks in weeks, domestic in days."""
     if plan is not None and plan.lead_days:
-        return plan.lead_days, False
-    overseas = bool(warehouses & (settings.overseas_warehouses | overseas_names))
-    return fc.default_lead_days(overseas), True
+        return plan.lead_days
+    return fc.default_lead_days(bool(warehouses & (settings.overseas_warehouses | overseas_names)))
 
 
 def campaign_windows(campaigns: Sequence[Campaign], sku: str) -> list[fc.CampaignWindow]:
@@ -89,11 +87,11 @@ def forecast_for(session: Session, settings: Settings, sku: str, today: date, ba
     history = fc.history_values(sales, first, last, out_days) if sales else []
     values = fc.damp_spikes([units for _, units in history])
     damped = [(day, units) for (day, _), units in zip(history, values)]
-    lead, is_default = lead_days_for(settings, plan, repo.stock_warehouses(session, [sku])[sku],
-                                     repo.overseas_warehouse_names(session))
+    lead = lead_days_for(settings, plan, repo.stock_warehouses(session, [sku])[sku],
+                         repo.overseas_warehouse_names(session))
     return SkuForecast(
         sku=sku, daily=fc.daily_demand(values, basis), sigma=fc.demand_sigma(values), history_days=len(values),
-        stockout_days=len(out_days), lead_days=lead, lead_is_default=is_default, basis=basis,
+        stockout_days=len(out_days), lead_days=lead, basis=basis,
         service=plan.service if plan and plan.service else fc.DEFAULT_SERVICE,
         profile=fc.weekday_profile(damped),
         campaigns=campaign_windows(repo.active_campaigns(session, today), sku),
@@ -102,9 +100,19 @@ def forecast_for(session: Session, settings: Settings, sku: str, today: date, ba
         auto=bool(plan and plan.auto), method=plan.method if plan else None)
 
 
-def has_history(session: Session, sku: str, today: date) -> bool:
-    """Whether there is anything to forecast from (one cheap query, before the full forecast)."""
-    return repo.has_sales(session, sku, today - timedelta(days=fc.DEFAULT_HISTORY_DAYS))
+def sku_outlook(session: Session, settings: Settings, sku: str, available: int, on_order: int,
+                etas: Sequence[Optional[date]], today: date) -> Optional[fc.Outlook]:
+    """What an alert or `/stock` says about the days ahead; None without sales to forecast from.
+
+    One cheap query first: most SKUs in a big first check have no history, and the full
+    forecast is several more.
+    """
+    if not repo.has_sales(session, sku, today - timedelta(days=fc.DEFAULT_HISTORY_DAYS)):
+        return None
+    forecast = forecast_for(session, settings, sku, today)
+    if not forecast.history_days:
+        return None
+    return outlook_for(forecast, available, on_order, min((eta for eta in etas if eta), default=None), today)
 
 
 def outlook_for(forecast: SkuForecast, available: int, on_order: int, eta: Optional[date],
@@ -152,6 +160,7 @@ def recompute_auto(engine: Engine, settings: Settings, now: datetime, skus: Opti
     with open_session(engine) as session:
         targets = repo.auto_skus(session, skus)
         campaigns = repo.active_campaigns(session, today)
+        overseas = repo.overseas_warehouse_names(session)
         first, last = history_window(session, today, fc.DEFAULT_HISTORY_DAYS)
     days = (last - first).days + 1
     for start in range(0, len(targets), chunk):
@@ -161,7 +170,6 @@ def recompute_auto(engine: Engine, settings: Settings, now: datetime, skus: Opti
             sales = repo.sales_by_sku(session, batch, first, last)
             outs = repo.stockout_days(session, batch, first, today)
             warehouses = repo.stock_warehouses(session, batch)
-            overseas = repo.overseas_warehouse_names(session)
             with_history = [sku for sku in batch if sales[sku]]
             report.no_history.extend(sku for sku in batch if not sales[sku])
             for basis in sorted({plans[sku].basis or fc.DEFAULT_BASIS for sku in with_history}):
@@ -187,7 +195,7 @@ def _recompute_group(session: Session, settings: Settings, group: list[str], pla
             offset = (day - first).days
             if 0 <= offset < days:
                 stockout[row, offset] = True
-    leads = np.array([lead_days_for(settings, plans[sku], warehouses[sku], overseas)[0] for sku in group])
+    leads = np.array([lead_days_for(settings, plans[sku], warehouses[sku], overseas) for sku in group])
     services = np.array([plans[sku].service or fc.DEFAULT_SERVICE for sku in group])
     tomorrow = today + timedelta(days=1)
     thresholds = repo.thresholds_for(session, group)  # one query per 500 SKUs, not a lookup (and flush) each
@@ -203,14 +211,12 @@ def _recompute_group(session: Session, settings: Settings, group: list[str], pla
             point = fc.reorder_point(float(levels.daily[row]), lead, fc.Safety(service=service),
                                      float(levels.sigma[row]), tomorrow, profile, windows)
             warning, critical, names = point.warning_level, point.critical_level, point.campaigns
-        plan.daily_demand, plan.demand_sigma = float(levels.daily[row]), float(levels.sigma[row])
-        plan.history_days = int(levels.history_days[row])
-        plan.method = describe_method(basis, service, lead, plan.history_days, names, profile is not None)
+        plan.method = describe_method(basis, service, lead, int(levels.history_days[row]), names, profile is not None)
         plan.computed_at = now
         session.add(plan)
         report.recomputed += 1
         current = thresholds.get(sku)
         if current is None or (current.warning_level, current.critical_level) != (warning, critical):
-            repo.save_threshold(session, sku, warning, critical, current.channel if current else None, AUTO_USER,
-                                now, current.warehouse if current else None, current=current)
+            repo.save_threshold(session, sku, warning, critical, repo.KEEP, AUTO_USER, now, repo.KEEP,
+                                current=current)
             report.changed.append(sku)

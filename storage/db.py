@@ -37,6 +37,9 @@ def init_db(engine: Engine) -> None:
     """
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)
+    for table in SQLModel.metadata.sorted_tables:  # create_all adds indexes only to tables it creates
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
 
 
 def add_missing_columns(engine: Engine) -> list[str]:

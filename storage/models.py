@@ -65,6 +65,9 @@ class SalesDay(SQLModel, table=True):
     """
 
     __tablename__ = "sales_day"
+    # The forecast's history window ends at the newest day any sales arrived (max(day)): without
+    # this index that is a scan of the whole table for every alert.
+    __table_args__ = (Index("ix_sales_day_day", "day"),)
     sku: str = Field(primary_key=True, max_length=SKU_MAX_LENGTH)
     warehouse: str = Field(default="", primary_key=True, max_length=64)
     day: date = Field(primary_key=True)
@@ -186,10 +189,8 @@ class SkuPlan(SQLModel, table=True):
     case_pack: Optional[int] = None
     moq: Optional[int] = None
     target_cover_days: Optional[int] = None  # None: DEFAULT_TARGET_COVER_DAYS
-    # The last forecast (nightly for auto SKUs): what alerts and `/threshold get` explain.
-    daily_demand: Optional[float] = None
-    demand_sigma: Optional[float] = None
-    history_days: int = 0
+    # How the last auto recompute set the level (planning.describe_method): what alerts and
+    # `/threshold get` explain.
     method: Optional[str] = Field(default=None, max_length=255)
     computed_at: Optional[datetime] = None
 

@@ -48,17 +48,22 @@ def get_threshold(session: Session, sku: str) -> Optional[Threshold]:
 
 
 _LOOK_UP = object()
+KEEP = object()  # save_threshold's channel / warehouse: as stored (None for a new threshold)
 
 
 def save_threshold(session: Session, sku: str, warning_level: int, critical_level: int,
-                   channel: Optional[str], user: str, now: datetime,
-                   warehouse: Optional[str] = None, current=_LOOK_UP) -> Optional[Threshold]:
+                   channel, user: str, now: datetime, warehouse=None, current=_LOOK_UP) -> Optional[Threshold]:
     """Create or change a threshold and record the change. Returns the old values (a copy) or None.
 
-    `current`: the stored threshold (or None) when the caller has already loaded it in bulk.
+    `channel` and `warehouse` may be KEEP. `current`: the stored threshold (or None) when the
+    caller has already loaded it in bulk.
     """
     if current is _LOOK_UP:
         current = session.get(Threshold, sku)
+    if channel is KEEP:
+        channel = current.channel if current else None
+    if warehouse is KEEP:
+        warehouse = current.warehouse if current else None
     old = Threshold.model_validate(current.model_dump()) if current else None
     if current is None:
         current = Threshold(sku=sku, warning_level=warning_level, critical_level=critical_level,
@@ -74,6 +79,16 @@ def save_threshold(session: Session, sku: str, warning_level: int, critical_leve
         old_channel=old.channel if old else None,
         new_warning=warning_level, new_critical=critical_level, new_channel=channel))
     return old
+
+
+def turn_auto_off(session: Session, sku: str) -> bool:
+    """A level set by hand wins over auto mode. Returns whether auto was on."""
+    plan = session.get(SkuPlan, sku)
+    if plan is None or not plan.auto:
+        return False
+    plan.auto = False
+    session.add(plan)
+    return True
 
 
 def remove_threshold(session: Session, sku: str, user: str, now: datetime) -> Optional[Threshold]:

@@ -72,10 +72,11 @@ def compute_auto_levels(units: np.ndarray, lead_days: np.ndarray, service: float
     safety = z_by_row * sigma * np.sqrt(lead)
     return AutoLevels(
         daily=daily, sigma=sigma, history_days=counts, lead_demand=lead_demand, safety_units=safety,
-        warning_level=_whole(lead_demand + safety), critical_level=_whole(lead_demand), profile=profile)
+        warning_level=whole_units(lead_demand + safety), critical_level=whole_units(lead_demand), profile=profile)
 
 
-def _whole(units: np.ndarray) -> np.ndarray:
+def whole_units(units: np.ndarray) -> np.ndarray:
+    """Round up to whole units, without float dust turning 1500.0000001 into 1501 (as forecast._whole)."""
     return np.maximum(0, np.ceil(units - 1e-6)).astype(np.int64)
 
 

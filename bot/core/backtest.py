@@ -44,7 +44,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from bot.core.auto_levels import AutoLevels, compute_auto_levels
+from bot.core.auto_levels import AutoLevels, compute_auto_levels, whole_units
 from bot.core.forecast import (
     BASES,
     DEFAULT_BASIS,
@@ -204,12 +204,7 @@ def levels(policy: Policy, window: np.ndarray, stockout: np.ndarray, lead_days: 
                                start=start if policy.weekdays else None)
     if policy.service is not None:
         return auto, auto.warning_level
-    return auto, _whole(auto.lead_demand + auto.daily * policy.safety_days)
-
-
-def _whole(values: np.ndarray) -> np.ndarray:
-    """Round up to whole units, float dust aside (as forecast._whole)."""
-    return np.maximum(0, np.ceil(values - 1e-6)).astype(np.int64)
+    return auto, whole_units(auto.lead_demand + auto.daily * policy.safety_days)
 
 
 def _simulate(demand: np.ndarray, first_day: date, lead: int, policy: Policy, warmup: int, history: int,
@@ -229,7 +224,7 @@ def _simulate(demand: np.ndarray, first_day: date, lead: int, policy: Policy, wa
                       first_day + timedelta(days=lo), first_day + timedelta(days=last + 1))
 
     auto, _ = recompute(warmup - 1)
-    on_hand = _whole(auto.daily * (lead + cover)).astype(np.float64)
+    on_hand = whole_units(auto.daily * (lead + cover)).astype(np.float64)
     on_order = np.zeros(n)
     for t in range(warmup, total_days):
         e = t - warmup
@@ -247,7 +242,7 @@ def _simulate(demand: np.ndarray, first_day: date, lead: int, policy: Policy, wa
         place = position <= reorder_point
         if place.any():
             need = auto.daily[place] * (lead + cover) - position[place]
-            qty = np.maximum(1, _whole(need))
+            qty = np.maximum(1, whole_units(need))
             rows = np.flatnonzero(place)
             arrivals[rows, t + lead] += qty
             on_order[rows] += qty

@@ -405,32 +405,34 @@ def parse_threshold(text: Optional[str]) -> ThresholdRequest:
                        allowed="set, get, list, remove, history, calc, auto, lead, help")
 
 
-def _parse_calc(args: list[str]) -> ThresholdCalc:
-    sku = parse_sku(args[0] if args else None)
-    daily: Optional[float] = None
-    lead: Optional[int] = None
-    safety: Optional[Safety] = None
-    basis: Optional[str] = None
-    history_days = 90
-    rest = args[1:]
+def _options(tokens: list[str], parsers: dict, allowed: Optional[str] = None) -> dict:
+    """`name value` pairs, each value read by its option's parser; a later one wins.
+
+    `parsers` maps an option to a parser, or to (key, parser) when two options set one thing.
+    """
+    found: dict = {}
+    rest = list(tokens)
     while rest:
         option = rest.pop(0).lower()
-        value = rest.pop(0) if rest else None
-        if option == "daily":
-            daily = parse_decimal(value, "daily")
-        elif option == "lead":
-            lead = parse_days(value, "lead", MAX_LEAD_DAYS)
-        elif option == "safety":
-            safety = parse_safety(value)
-        elif option == "service":
-            safety = Safety(service=parse_service(value))
-        elif option == "basis":
-            basis = parse_basis(value)
-        elif option == "days":
-            history_days = parse_days(value, "history_days", MAX_HISTORY_DAYS)
-        else:
-            raise CommandError("unknown_option", option=option[:40], allowed="daily, lead, safety, service, basis, days")
-    return ThresholdCalc(sku, daily, lead, safety, basis, history_days)
+        if option not in parsers:
+            raise CommandError("unknown_option", option=option[:40], allowed=allowed or ", ".join(parsers))
+        key, parser = parsers[option] if isinstance(parsers[option], tuple) else (option, parsers[option])
+        found[key] = parser(rest.pop(0) if rest else None)
+    return found
+
+
+def _parse_calc(args: list[str]) -> ThresholdCalc:
+    sku = parse_sku(args[0] if args else None)
+    found = _options(args[1:], {
+        "daily": lambda v: parse_decimal(v, "daily"),
+        "lead": lambda v: parse_days(v, "lead", MAX_LEAD_DAYS),
+        "safety": parse_safety,
+        "service": ("safety", lambda v: Safety(service=parse_service(v))),
+        "basis": parse_basis,
+        "days": lambda v: parse_days(v, "history_days", MAX_HISTORY_DAYS),
+    })
+    return ThresholdCalc(sku, found.get("daily"), found.get("lead"), found.get("safety"), found.get("basis"),
+                         found.get("days", 90))
 
 
 def _parse_auto(args: list[str]) -> ThresholdAuto:
@@ -441,40 +443,20 @@ def _parse_auto(args: list[str]) -> ThresholdAuto:
     target = parse_target(rest.pop(0) if rest else None)
     if rest and rest[0].lower() in ("off", "on"):
         on = rest.pop(0).lower() == "on"
-    lead: Optional[int] = None
-    service: Optional[float] = None
-    basis: Optional[str] = None
-    while rest:
-        option = rest.pop(0).lower()
-        value = rest.pop(0) if rest else None
-        if option == "lead":
-            lead = parse_days(value, "lead", MAX_LEAD_DAYS)
-        elif option == "service":
-            service = parse_service(value)
-        elif option == "basis":
-            basis = parse_basis(value)
-        else:
-            raise CommandError("unknown_option", option=option[:40], allowed="lead, service, basis, off")
-    return ThresholdAuto(target, on, lead, service, basis)
+    found = _options(rest, {"lead": lambda v: parse_days(v, "lead", MAX_LEAD_DAYS), "service": parse_service,
+                            "basis": parse_basis}, allowed="lead, service, basis, off")
+    return ThresholdAuto(target, on, found.get("lead"), found.get("service"), found.get("basis"))
 
 
 def _parse_lead(args: list[str]) -> ThresholdLead:
     sku = parse_sku(args[0] if args else None)
     lead = parse_days(args[1] if len(args) > 1 else None, "lead", MAX_LEAD_DAYS)
-    pack = moq = cover = None
-    rest = args[2:]
-    while rest:
-        option = rest.pop(0).lower()
-        value = rest.pop(0) if rest else None
-        if option == "pack":
-            pack = parse_quantity(value, "case_pack", allow_zero=False)
-        elif option == "moq":
-            moq = parse_quantity(value, "moq", allow_zero=False)
-        elif option == "cover":
-            cover = parse_days(value, "cover_days", MAX_COVER_DAYS)
-        else:
-            raise CommandError("unknown_option", option=option[:40], allowed="pack, moq, cover")
-    return ThresholdLead(sku, lead, pack, moq, cover)
+    found = _options(args[2:], {
+        "pack": lambda v: parse_quantity(v, "case_pack", allow_zero=False),
+        "moq": lambda v: parse_quantity(v, "moq", allow_zero=False),
+        "cover": lambda v: parse_days(v, "cover_days", MAX_COVER_DAYS),
+    })
+    return ThresholdLead(sku, lead, found.get("pack"), found.get("moq"), found.get("cover"))
 
 
 def parse_campaign(text: Optional[str], today: date) -> CampaignRequest:

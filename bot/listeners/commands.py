@@ -88,18 +88,16 @@ def _threshold(ctx, request, user: str, respond) -> None:
         return plans.lead(ctx, request, respond)
     with open_session(ctx.engine) as session:
         if isinstance(request, parse.ThresholdSet):
-            existing = repo.get_threshold(session, request.sku)
             critical = request.critical_level
             if critical is None:
                 critical = default_critical_level(request.warning_level)
             # Re-setting the level keeps the SKU's channel unless a new one is given.
-            channel = request.channel or (existing.channel if existing else None)
+            channel = request.channel or repo.KEEP
             # ...and its warehouse scope, unless `warehouse NAME` (or `warehouse all`) is given.
-            warehouse = (existing.warehouse if existing else None) if request.warehouse is None \
-                else (request.warehouse or None)
+            warehouse = repo.KEEP if request.warehouse is None else (request.warehouse or None)
             old = repo.save_threshold(session, request.sku, request.warning_level, critical, channel, user, now,
                                       warehouse)
-            was_auto = plans.turn_auto_off(session, request.sku)
+            was_auto = repo.turn_auto_off(session, request.sku)
             session.commit()
             text = replies.threshold_saved(lang, repo.get_threshold(session, request.sku), old)
             if was_auto:
@@ -171,14 +169,11 @@ def _stock(ctx, request, respond) -> None:
         text = replies.stock_shown(
             lang, request.sku, rows, threshold, Tier(worst.tier) if worst else None,
             episode.opened_at if episode else None, worst.acked_by if worst else None, on_order)
-        today = repo.utcnow().date()
-        forecast = planning.forecast_for(session, ctx.settings, request.sku, today) \
-            if planning.has_history(session, request.sku, today) else None
-        if forecast is not None and forecast.history_days:  # how long it lasts and what to do, as in an alert
-            etas = [r.eta for r in open_reorders if r.eta]
-            outlook = planning.outlook_for(forecast, sum(row.available for row in rows),
-                                           on_order + sum(row.on_order or 0 for row in rows), min(etas, default=None),
-                                           today)
+        # how long it lasts and what to do, as in an alert
+        outlook = planning.sku_outlook(session, ctx.settings, request.sku, sum(row.available for row in rows),
+                                       on_order + sum(row.on_order or 0 for row in rows),
+                                       [r.eta for r in open_reorders], repo.utcnow().date())
+        if outlook is not None:
             text += "\n" + "\n".join(outlook_lines(lang, outlook))
         respond(text=text)
 

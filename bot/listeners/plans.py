@@ -88,25 +88,13 @@ def _apply(ctx, body: dict, respond) -> None:
         return
     now = repo.utcnow()
     with open_session(ctx.engine) as session:
-        existing = repo.get_threshold(session, sku)
-        repo.save_threshold(session, sku, warning, critical, existing.channel if existing else None, user, now,
-                            existing.warehouse if existing else None)
-        was_auto = turn_auto_off(session, sku)
+        repo.save_threshold(session, sku, warning, critical, repo.KEEP, user, now, repo.KEEP)
+        was_auto = repo.turn_auto_off(session, sku)
         session.commit()
     auto_off = t(lang, "reply.auto_was_off") if was_auto else ""
     respond(text=t(lang, "reply.applied", sku=sku, warning=qty(warning), critical=qty(critical), auto_off=auto_off),
             response_type="ephemeral", replace_original=False)
     ctx.checker.run_check([sku])
-
-
-def turn_auto_off(session, sku: str) -> bool:
-    """A level set by hand wins over auto mode. Returns whether auto was on."""
-    plan = repo.get_plan(session, sku)
-    if plan is None or not plan.auto:
-        return False
-    plan.auto = False
-    session.add(plan)
-    return True
 
 
 # ---- /threshold auto and lead --------------------------------------------------------------
