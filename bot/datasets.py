@@ -1,4 +1,9 @@
-"""Daily sales for the backtest: any CSV `date,sku,units`, or the public CDNOW data set.
+"""Daily sales for the backtest: any CSV `date,sku,units` (or .csv.gz), the shipped Online Retail
+data set, or the public CDNOW data set.
+
+Online Retail (`online-retail`): real per-SKU daily units of a UK online gift retailer,
+1,959 SKUs, 2010-12-01..2011-12-09, from the UCI Machine Learning Repository (CC BY 4.0),
+shipped in `bot/data/` with its attribution (bot/data/README.md).
 
 CDNOW (`cdnow`): the CDNOW master data set of Fader & Hardie, as shipped inside the PyPI
 package Lifetimes (lifetimes==0.11.3, `lifetimes/datasets/CDNOW_master.txt`): 69,659 purchase
@@ -18,6 +23,7 @@ products.
 from __future__ import annotations
 
 import csv
+import gzip
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import metadata
@@ -25,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+ONLINE_RETAIL = Path(__file__).parent / "data" / "online-retail-daily.csv.gz"
 CDNOW_FILE = "lifetimes/datasets/CDNOW_master.txt"
 CDNOW_DISTRIBUTION = "lifetimes"
 REQUIRED_COLUMNS = ("date", "sku", "units")
@@ -59,7 +66,11 @@ class Sales:
 
 
 def load_sales(source: str) -> Sales:
-    """`cdnow`, `cdnow:N`, or the path of a CSV with columns date, sku, units."""
+    """`online-retail`, `cdnow`, `cdnow:N`, or the path of a CSV (or .csv.gz) with columns date, sku, units."""
+    if source.lower() == "online-retail":
+        sales = load_sales_csv(ONLINE_RETAIL)
+        sales.name = "online-retail"
+        return sales
     if source.lower() == "cdnow":
         return load_cdnow()
     if source.lower().startswith("cdnow:"):
@@ -97,7 +108,8 @@ def load_sales_csv(path: str | Path) -> Sales:
     name = path.name
     totals: dict[tuple[str, int], int] = {}
     rows = 0
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         header = None
         for record in reader:
