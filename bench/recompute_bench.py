@@ -2,16 +2,15 @@
 
     python bench/recompute_bench.py [--skus 100000] [--days 365] [--chunk 10000] [--sample 1000]
 
-Times bot.core.auto_levels.compute_auto_levels (the default auto basis, 98% service, spikes damped,
-weekday profile on, lead 3 or 21 days per SKU, stock-out days masked):
+Times bot.core.demand.demand_levels (the default: levels by demand class; lead 3 or 21 days per
+SKU; stock-out days count what sold, 0 here):
   chunked   --chunk SKUs per call, the way a recompute bounds its memory;
   whole     every SKU in one call.
 Each is timed without tracemalloc (best of --repeat), then run once more under tracemalloc
 for its peak (NumPy reports its buffers to tracemalloc; the peak excludes the input matrix,
 whose size is printed on its own).
 
-Baseline, same run: the scalar pure-Python path of bot.core.forecast (history_values,
-damp_spikes, daily_demand, demand_sigma, weekday_profile, reorder_point) SKU by SKU on a
+Baseline, same run: one SKU per call (what `/threshold calc` and an alert's outlook do) on a
 --sample of SKUs, extrapolated linearly to --skus; the script asserts that both paths give
 the same warning and critical levels on that sample.
 
@@ -31,7 +30,7 @@ import resource
 import sys
 import time
 import tracemalloc
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script: make `bot` importable
     sys.path.insert(0, str(REPO_ROOT))
 
-from bot.core import forecast  # noqa: E402
-from bot.core.auto_levels import compute_auto_levels  # noqa: E402
+from bot.core import demand, forecast  # noqa: E402
 
 TARGET_SECONDS = 30.0
 SERVICE = 0.98
@@ -79,38 +77,36 @@ def synthetic_demand(skus: int, days: int, seed: int = 20240101) -> tuple[np.nda
     return units, stockout, lead
 
 
+def first_sales(units: np.ndarray) -> np.ndarray:
+    return np.where((units > 0).any(axis=1), np.argmax(units > 0, axis=1), units.shape[1])
+
+
 def vectorised(units: np.ndarray, stockout: np.ndarray, lead: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray]:
-    start = FIRST_DAY + timedelta(days=units.shape[1])  # tomorrow
+    """The nightly recompute's arithmetic (levels by demand class), `chunk` SKUs per call. Stock-out
+    days are already 0 in `units`: the default counts what sold on them."""
     warning = np.empty(units.shape[0], dtype=np.int64)
     critical = np.empty(units.shape[0], dtype=np.int64)
+    first = first_sales(units)
     for lo in range(0, units.shape[0], chunk):
         hi = lo + chunk
-        levels = compute_auto_levels(units[lo:hi], lead[lo:hi], SERVICE, basis=forecast.DEFAULT_BASIS,
-                                     stockout=stockout[lo:hi], first_day=FIRST_DAY, start=start, damp=True)
-        warning[lo:hi], critical[lo:hi] = levels.warning_level, levels.critical_level
+        levels = demand.demand_levels(units[lo:hi], first[lo:hi], lead[lo:hi], SERVICE)
+        warning[lo:hi], critical[lo:hi] = levels.reorder_point, levels.critical_level
     return warning, critical
 
 
-def scalar_inputs(units: np.ndarray, stockout: np.ndarray) -> list[tuple[dict, list]]:
-    """Per SKU, what the scalar path starts from: {day: units} of days with sales, and stock-out days."""
-    days = [FIRST_DAY + timedelta(days=d) for d in range(units.shape[1])]
-    return [({days[d]: int(row[d]) for d in np.flatnonzero(row)}, [days[d] for d in np.flatnonzero(out)])
-            for row, out in zip(units, stockout)]
+def scalar_inputs(units: np.ndarray, stockout: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per SKU, what `/threshold calc` starts from: one row of history and its first sale."""
+    first = first_sales(units)
+    return [(units[i:i + 1], first[i:i + 1]) for i in range(units.shape[0])]
 
 
-def scalar(inputs: list[tuple[dict, list]], lead: np.ndarray, days: int) -> tuple[list[int], list[int]]:
-    end = FIRST_DAY + timedelta(days=days - 1)
-    start = end + timedelta(days=1)
+def scalar(inputs: list[tuple[np.ndarray, np.ndarray]], lead: np.ndarray, days: int) -> tuple[list[int], list[int]]:
+    """One SKU at a time, as `/threshold calc` and an alert's outlook compute it."""
     warning, critical = [], []
-    for (sales, out), lead_days in zip(inputs, lead):
-        history = forecast.history_values(sales, FIRST_DAY, end, out)
-        values = forecast.damp_spikes([v for _, v in history])
-        profile = forecast.weekday_profile([(day, v) for (day, _), v in zip(history, values)])
-        point = forecast.reorder_point(forecast.daily_demand(values, forecast.DEFAULT_BASIS), int(lead_days),
-                                       forecast.Safety(service=SERVICE), forecast.demand_sigma(values),
-                                       start=start, profile=profile)
-        warning.append(point.warning_level)
-        critical.append(point.critical_level)
+    for (row, first), lead_days in zip(inputs, lead):
+        levels = demand.demand_levels(row, first, int(lead_days), SERVICE)
+        warning.append(int(levels.reorder_point[0]))
+        critical.append(int(levels.critical_level[0]))
     return warning, critical
 
 
@@ -138,7 +134,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skus", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--chunk", type=int, default=10_000, help="SKUs per compute_auto_levels call")
+    parser.add_argument("--chunk", type=int, default=10_000, help="SKUs per demand_levels call")
     parser.add_argument("--sample", type=int, default=1_000, help="SKUs for the scalar baseline")
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
@@ -164,7 +160,8 @@ def main() -> int:
     scalar_seconds, (scalar_warning, scalar_critical) = timed(lambda: scalar(inputs, lead[:sample], args.days), 1)
     extrapolated = scalar_seconds * args.skus / sample
     chunked_seconds = runs[f"chunked ({args.chunk:,} SKUs per call)"][0]
-    print(f"{'scalar Python, ' + f'{sample:,} SKUs':34s} {scalar_seconds:6.2f} s  {sample / scalar_seconds:>10,.0f} SKUs/s"
+    label = f"one SKU per call, {sample:,} SKUs"
+    print(f"{label:34s} {scalar_seconds:6.2f} s  {sample / scalar_seconds:>10,.0f} SKUs/s"
           f"  -> {extrapolated:,.0f} s for {args.skus:,} (extrapolated)")
     assert scalar_warning == warning[:sample].tolist(), "vectorised and scalar warning levels differ"
     assert scalar_critical == critical[:sample].tolist(), "vectorised and scalar critical levels differ"
@@ -173,11 +170,11 @@ def main() -> int:
 
     print("\n---- figures ----")
     print(f"Auto-threshold recompute, {args.skus:,} SKUs x {args.days} days (synthetic load data; "
-          f"{forecast.DEFAULT_BASIS} basis, 98% service, weekday profile, lead 3/21 days):")
+          f"levels by demand class, 98% service for steady SKUs, lead 3/21 days):")
     for label, (seconds, peak) in runs.items():
         print(f"  {label}: {seconds:.1f} s ({args.skus / seconds:,.0f} SKUs/s), tracemalloc peak {peak:,.0f} MiB")
     print(f"  input matrix {input_mib:,.0f} MiB; process peak RSS {rss:,.0f} MiB")
-    print(f"  scalar Python path: {sample / scalar_seconds:,.0f} SKUs/s, ~{extrapolated:,.0f} s for {args.skus:,} "
+    print(f"  one SKU per call: {sample / scalar_seconds:,.0f} SKUs/s, ~{extrapolated:,.0f} s for {args.skus:,} "
           f"(extrapolated from {sample:,}); NumPy chunked is {extrapolated / chunked_seconds:,.0f}x faster")
     ok = chunked_seconds < TARGET_SECONDS
     print(f"  target < {TARGET_SECONDS:.0f} s: {'met' if ok else 'NOT met'}")

@@ -23,8 +23,7 @@ import numpy as np
 from sqlalchemy import text
 
 from bot.config import Settings
-from bot.core import forecast
-from bot.core.auto_levels import compute_auto_levels
+from bot.core import demand, forecast
 from bot.planning import recompute_auto
 from storage import repo
 from storage.db import init_db, make_engine
@@ -75,8 +74,7 @@ def main() -> None:
               f"in {time.perf_counter() - started:.1f} s")
 
         started = time.perf_counter()
-        compute_auto_levels(units, np.full(args.skus, 3), forecast.DEFAULT_SERVICE, forecast.DEFAULT_BASIS,
-                            None, NOW.date() - timedelta(days=DAYS), NOW.date() + timedelta(days=1))
+        demand.demand_levels(units, np.argmax(units > 0, axis=1), np.full(args.skus, 3), forecast.DEFAULT_SERVICE)
         arithmetic = time.perf_counter() - started
 
         settings = Settings(database_url=url)

@@ -167,7 +167,7 @@ STRINGS: dict[str, dict[str, str]] = {
                            "`/threshold remove SKU123` · `/threshold history SKU123`\n"
                            "`/threshold calc SKU123 daily 150 lead 7 safety 3d` — reorder point with its working "
                            "(safety `3d`, `450` units or `95%` service); without `daily` it uses sales history "
-                           "(`basis avg|max|p90|weighted`, `days 90`)\n"
+                           "(`basis class|avg|max|p90|weighted`, `days 365`, `spikes keep|exclude`)\n"
                            "`/threshold auto SKU123|all|PREFIX* [lead 7] [service 98%]` — recompute nightly from "
                            "sales · `/threshold auto off SKU123`\n"
                            "`/threshold lead SKU123 21 [pack 24] [moq 100] [cover 30]` — lead time, case pack, MOQ",
@@ -200,13 +200,43 @@ STRINGS: dict[str, dict[str, str]] = {
         "guidance.slow_ads": "📣 Ads: stock runs out {days} days before the reorder lands — *slow ad spend, pause top-ups, "
                              "move from conversion to reach* until stock lands.",
         "guidance.scale": "📣 Ads: stock supports scaling ads — {cover} days of cover, over twice the {lead}-day lead time.",
-        "method.auto": "🤖 Auto level: {basis} of {days} in-stock days, {service} service, lead {lead} days",
+        "method.auto": "🤖 Auto level: {basis} of {days} days of sales, {service} service, lead {lead} days",
         "method.weekdays": ", weekday pattern",
         "method.campaigns": ", campaigns: {names}",
         "basis.avg": "average",
         "basis.max": "maximum",
         "basis.p90": "90th percentile",
         "basis.weighted": "weighted recent average",
+        "basis.class": "by demand class",
+        "class.smooth": "steady",
+        "class.erratic": "erratic",
+        "class.intermittent": "intermittent",
+        "class.lumpy": "lumpy",
+        "demand.class": "📊 Demand: {klass}, sells about 1 day in {every}",
+        "demand.one_offs": " · {count} one-off order(s) of {units}+ left out of daily demand",
+        "demand.new.first_days": "🆕 New SKU ({days} days of sales): launch level from its first days",
+        "demand.new.similar": "🆕 New SKU ({days} days of sales): launch level from similar SKUs (same code family)",
+        "demand.new.manual": "🆕 New SKU ({days} days of sales): level set by hand",
+        "demand.new.none": "🆕 New SKU ({days} days of sales): too early to forecast",
+        "demand.dead": "💤 No sale in 90 days: reorder only if it is coming back",
+        "method.class": "🤖 Auto level: worst {stretch}-day stretch of the last {days} days of sales, lead {lead} days",
+        "method.class_smooth": "🤖 Auto level: steady demand, {service} service, lead {lead} days",
+        "method.class_new": "🤖 Auto level: launch level for a new SKU ({days} days of sales), lead {lead} days",
+        "method.class_dead": "🤖 Auto level: kept as it was (no sale in 90 days)",
+        "method.trend": ", ×{trend} for the recent trend",
+        "method.spikes_excluded": ", one-off orders left out",
+        "calc.class_history": "Demand: {klass} (sells about 1 day in {every}), {days} days of sales",
+        "calc.worst_stretch": "  Worst {days}-day stretch (2 × lead {lead}) in the history: {units}",
+        "calc.trend": "× {trend}: the last 4 weeks sold faster than the year",
+        "calc.launch": "  Launch pace {daily}/day × 2 × lead {lead} days = {units}",
+        "calc.class_critical": "Critical: {daily}/day × {lead} days lead time = {critical}",
+        "calc.one_offs_keep": "{count} one-off order(s) of {units}+ are left out of daily demand; the reorder point still "
+                              "covers a repeat (`spikes exclude` leaves them out, for special orders).",
+        "calc.one_offs_exclude": "{count} one-off order(s) of {units}+ are left out of daily demand and of the reorder "
+                                 "point (handled as special orders).",
+        "reply.calc_dead": "*{sku}* has not sold in 90 days: no reorder point (a reorder would only add dead stock). "
+                           "If it is coming back, type its demand: `/threshold calc {sku} daily 10 lead 7 safety 3d`.",
+        "error.bad_spikes": "`{value}` is not a spike setting: use `spikes keep` or `spikes exclude`.",
         "calc.title": "*{sku}* · reorder point *{warning}* (critical {critical})",
         "calc.lead_demand": "  {daily}/day × {lead} days lead time = {units}",
         "calc.weekdays": " (weekday pattern)",
@@ -217,8 +247,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "calc.safety_none": "+ no safety stock (add `safety 3d`, `safety 450` or `safety 95%`)",
         "calc.equals": "= *{warning}*",
         "calc.demand_typed": "Daily demand as typed.",
-        "calc.demand_history": "Daily demand: {basis} of {days} in-stock days of sales; σ {sigma}/day",
-        "calc.stockout_left_out": " ({days} out-of-stock days left out)",
+        "calc.demand_history": "Daily demand: {basis} of {days} days of sales; σ {sigma}/day",
         "calc.now": "*Now:* available {available}",
         "button.apply": "Apply {warning} / {critical}",
         "reply.calc_no_history": "*{sku}* has no sales history yet, so there is nothing to compute demand from. Type it "
@@ -423,7 +452,7 @@ STRINGS: dict[str, dict[str, str]] = {
                            "`/threshold remove SKU123` · `/threshold history SKU123`\n"
                            "`/threshold calc SKU123 daily 150 lead 7 safety 3d` — 计算补货点并列出算式"
                            "（安全库存可写 `3d` 天、`450` 件或 `95%` 服务水平）；不写 `daily` 则按销量历史"
-                           "（`basis avg|max|p90|weighted`，`days 90`）\n"
+                           "（`basis class|avg|max|p90|weighted`，`days 365`，`spikes keep|exclude`）\n"
                            "`/threshold auto SKU123|all|前缀* [lead 7] [service 98%]` — 每晚按销量自动重算 · "
                            "`/threshold auto off SKU123`\n"
                            "`/threshold lead SKU123 21 [pack 24] [moq 100] [cover 30]` — 交期、箱规、起订量",
@@ -454,13 +483,42 @@ STRINGS: dict[str, dict[str, str]] = {
         "guidance.reorder_now": "📣 投放：*立即补货* — 库存只够 {cover} 天，补货要 {lead} 天。",
         "guidance.slow_ads": "📣 投放：补货到达前会断货 {days} 天 — *放缓投放、暂停追加预算、从转化改为触达*，直到到货。",
         "guidance.scale": "📣 投放：库存充足（可售 {cover} 天，超过交期 {lead} 天的两倍），可以放量。",
-        "method.auto": "🤖 自动阈值：{days} 天有货日销量的{basis}，服务水平 {service}，交期 {lead} 天",
+        "method.auto": "🤖 自动阈值：{days} 天日销量的{basis}，服务水平 {service}，交期 {lead} 天",
         "method.weekdays": "，按星期规律",
         "method.campaigns": "，活动：{names}",
         "basis.avg": "平均值",
         "basis.max": "最大值",
         "basis.p90": "90 分位",
         "basis.weighted": "近期加权平均",
+        "basis.class": "按需求类型",
+        "class.smooth": "平稳",
+        "class.erratic": "波动大",
+        "class.intermittent": "间歇",
+        "class.lumpy": "间歇且波动大",
+        "demand.class": "📊 需求：{klass}，约每 {every} 天卖出一次",
+        "demand.one_offs": " · {count} 笔一次性大单（{units}+）未计入日销量",
+        "demand.new.first_days": "🆕 新品（{days} 天销量）：按首批销量设的上新阈值",
+        "demand.new.similar": "🆕 新品（{days} 天销量）：按同系列 SKU 设的上新阈值",
+        "demand.new.manual": "🆕 新品（{days} 天销量）：阈值为手动设置",
+        "demand.new.none": "🆕 新品（{days} 天销量）：数据太少，暂不预测",
+        "demand.dead": "💤 90 天无销量：除非要重新上架，否则不必补货",
+        "method.class": "🤖 自动阈值：最近 {days} 天销量中最差的连续 {stretch} 天，交期 {lead} 天",
+        "method.class_smooth": "🤖 自动阈值：需求平稳，服务水平 {service}，交期 {lead} 天",
+        "method.class_new": "🤖 自动阈值：新品上新阈值（{days} 天销量），交期 {lead} 天",
+        "method.class_dead": "🤖 自动阈值：保持不变（90 天无销量）",
+        "method.trend": "，近期趋势 ×{trend}",
+        "method.spikes_excluded": "，不含一次性大单",
+        "calc.class_history": "需求：{klass}（约每 {every} 天卖出一次），{days} 天销量",
+        "calc.worst_stretch": "  历史中最差的连续 {days} 天（交期 {lead} 天的 2 倍）：{units}",
+        "calc.trend": "× {trend}：最近 4 周卖得比全年快",
+        "calc.launch": "  上新日销 {daily}/天 × 2 × 交期 {lead} 天 = {units}",
+        "calc.class_critical": "告急线：{daily}/天 × 交期 {lead} 天 = {critical}",
+        "calc.one_offs_keep": "{count} 笔一次性大单（{units}+）未计入日销量；补货点仍按再来一单备货"
+                              "（`spikes exclude` 可不计，按特殊订单处理）。",
+        "calc.one_offs_exclude": "{count} 笔一次性大单（{units}+）未计入日销量，也未计入补货点（按特殊订单处理）。",
+        "reply.calc_dead": "*{sku}* 90 天没有销量：不设补货点（补货只会增加滞销库存）。如要重新上架，请输入日销量："
+                           "`/threshold calc {sku} daily 10 lead 7 safety 3d`。",
+        "error.bad_spikes": "`{value}` 不是大单设置：请用 `spikes keep` 或 `spikes exclude`。",
         "calc.title": "*{sku}* · 补货点 *{warning}*（告急线 {critical}）",
         "calc.lead_demand": "  {daily}/天 × 交期 {lead} 天 = {units}",
         "calc.weekdays": "（按星期规律）",
@@ -471,8 +529,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "calc.safety_none": "+ 无安全库存（可加 `safety 3d`、`safety 450` 或 `safety 95%`）",
         "calc.equals": "= *{warning}*",
         "calc.demand_typed": "日销量为手动输入。",
-        "calc.demand_history": "日销量：{days} 天有货日销量的{basis}；σ {sigma}/天",
-        "calc.stockout_left_out": "（已剔除 {days} 天断货日）",
+        "calc.demand_history": "日销量：{days} 天销量的{basis}；σ {sigma}/天",
         "calc.now": "*当前：* 可用 {available}",
         "button.apply": "应用 {warning} / {critical}",
         "reply.calc_no_history": "*{sku}* 还没有销量历史，无法计算日销量。请直接输入"

@@ -13,7 +13,8 @@ from datetime import date, datetime, timezone
 from typing import Optional, Sequence
 
 from bot.core.commands import CommandError
-from bot.core.forecast import Outlook, ReorderPoint
+from bot.core.demand import SkuLevels
+from bot.core.forecast import DemandNote, Outlook, ReorderPoint
 from bot.core.tiers import Tier, level_for
 from bot.i18n import t
 
@@ -149,6 +150,8 @@ def _days(value: float) -> str:
 
 def outlook_lines(lang: str, outlook: Outlook) -> list[str]:
     """Days of cover, stock-out date, suggested reorder and one line of ad guidance."""
+    if outlook.demand is not None and outlook.demand.klass == "dead":
+        return [demand_line(lang, outlook.demand)]
     if outlook.days_of_cover is None:
         return [t(lang, "outlook.no_demand")]
     lines = [t(lang, "outlook.cover", daily=_days(outlook.daily), cover=_days(outlook.days_of_cover),
@@ -159,14 +162,45 @@ def outlook_lines(lang: str, outlook: Outlook) -> list[str]:
     if guidance.kind is not None:
         lines.append(t(lang, f"guidance.{guidance.kind}", cover=_days(outlook.days_of_cover), lead=outlook.lead_days,
                        days=guidance.days_short))
+    if outlook.demand is not None:
+        lines.append(demand_line(lang, outlook.demand))
     if outlook.method:
         lines.append(method_text(lang, outlook.method))
     return lines
 
 
+def demand_line(lang: str, note: DemandNote) -> str:
+    """The SKU's demand class, the one-off orders left out of its daily demand, and a new SKU's launch."""
+    if note.klass == "new":
+        return t(lang, f"demand.new.{note.launch or 'none'}", days=note.history_days)
+    if note.klass == "dead":
+        return t(lang, "demand.dead")
+    text = t(lang, "demand.class", klass=t(lang, f"class.{note.klass}"), every=_days(note.adi))
+    if note.one_off_days:
+        text += t(lang, "demand.one_offs", count=note.one_off_days, units=qty(note.one_off_min))
+    return text
+
+
 def method_text(lang: str, method: str) -> str:
     """An auto level's working, from the stored `key=value;...` description."""
     parts = dict(part.split("=", 1) for part in method.split(";") if "=" in part)
+    if parts.get("basis") == "class":
+        klass = parts.get("class", "lumpy")
+        if klass in ("new", "dead"):
+            text = t(lang, f"method.class_{klass}", lead=parts.get("lead", "?"), days=parts.get("days", "?"))
+        elif klass == "smooth":
+            text = t(lang, "method.class_smooth", service=_percent(float(parts.get("service", 0))),
+                     lead=parts.get("lead", "?"), days=parts.get("days", "?"))
+        else:
+            text = t(lang, "method.class", stretch=parts.get("stretch", "?"), lead=parts.get("lead", "?"),
+                     days=parts.get("days", "?"))
+        if float(parts.get("trend", 1)) > 1.005:
+            text += t(lang, "method.trend", trend=parts["trend"])
+        if parts.get("spikes") == "exclude":
+            text += t(lang, "method.spikes_excluded")
+        if parts.get("campaigns"):
+            text += t(lang, "method.campaigns", names=parts["campaigns"])
+        return text
     text = t(lang, "method.auto", basis=t(lang, f"basis.{parts.get('basis', 'avg')}"),
              days=parts.get("days", "?"), service=_percent(float(parts.get("service", 0))), lead=parts.get("lead", "?"))
     if parts.get("weekdays"):
@@ -313,7 +347,6 @@ class DemandBasis:
     typed: bool
     basis: str = "avg"
     history_days: int = 0
-    stockout_days: int = 0
 
 
 def calc_message(lang: str, sku: str, point: ReorderPoint, demand: DemandBasis, outlook: Optional[Outlook],
@@ -339,19 +372,56 @@ def calc_message(lang: str, sku: str, point: ReorderPoint, demand: DemandBasis, 
         lines.append(t(lang, "calc.demand_typed"))
     else:
         lines.append(t(lang, "calc.demand_history", basis=t(lang, f"basis.{demand.basis}"), days=demand.history_days,
-                       sigma=_units(point.sigma))
-                     + (t(lang, "calc.stockout_left_out", days=demand.stockout_days) if demand.stockout_days else ""))
+                       sigma=_units(point.sigma)))
+    return _calc_reply(lang, sku, lines, point.warning_level, point.critical_level, outlook, available)
+
+
+def _calc_reply(lang: str, sku: str, lines: list[str], warning: int, critical: int, outlook: Optional[Outlook],
+                available: Optional[int]) -> dict:
     if outlook is not None and available is not None:
         lines.append("")
         lines.append(t(lang, "calc.now", available=qty(available)))
         lines.extend(outlook_lines(lang, outlook))
     text = "\n".join(lines)
-    value = json.dumps({"sku": sku, "warning": point.warning_level, "critical": point.critical_level})
+    value = json.dumps({"sku": sku, "warning": warning, "critical": critical})
     blocks: list[dict] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {"type": "actions", "block_id": "calc_apply", "elements": [
             {"type": "button", "action_id": ACTION_APPLY_THRESHOLD, "style": "primary", "value": value,
-             "text": {"type": "plain_text", "text": t(lang, "button.apply", warning=qty(point.warning_level),
-                                                      critical=qty(point.critical_level))}}]},
+             "text": {"type": "plain_text", "text": t(lang, "button.apply", warning=qty(warning),
+                                                      critical=qty(critical))}}]},
     ]
     return {"text": text, "blocks": blocks}
+
+
+def class_calc_message(lang: str, sku: str, levels: SkuLevels, daily: float, lead_days: int, history_days: int,
+                       sigma: float, z: float, service: float, outlook: Optional[Outlook],
+                       available: Optional[int]) -> dict:
+    """`/threshold calc` by demand class: the reorder point read off the SKU's own history, with its working."""
+    warning, critical = levels.reorder_point or 0, min(levels.critical_level or 0, levels.reorder_point or 0)
+    lines = [t(lang, "calc.title", sku=sku, warning=qty(warning), critical=qty(critical))]
+    if levels.klass == "new":
+        lines.append(t(lang, f"demand.new.{levels.launch}", days=history_days))
+        lines.append(t(lang, "calc.launch", daily=_units(daily), lead=lead_days,
+                       units=_units(warning - levels.campaign_units)))
+    elif levels.klass == "smooth":
+        lines.append(t(lang, "calc.class_history", klass=t(lang, "class.smooth"), every=_days(levels.adi),
+                       days=history_days))
+        lines.append(t(lang, "calc.lead_demand", daily=_units(daily), lead=lead_days, units=_units(daily * lead_days)))
+        lines.append(t(lang, "calc.safety_service", units=_units(warning - levels.campaign_units - daily * lead_days),
+                       z=f"{z:.3f}", sigma=_units(sigma), lead=lead_days, service=_percent(service)))
+    else:
+        lines.append(t(lang, "calc.class_history", klass=t(lang, f"class.{levels.klass}"), every=_days(levels.adi),
+                       days=history_days))
+        lines.append(t(lang, "calc.worst_stretch", days=levels.stretch_days, lead=lead_days,
+                       units=_units(levels.worst_stretch)))
+        if levels.trend > 1.005:
+            lines.append(t(lang, "calc.trend", trend=f"{levels.trend:.2f}"))
+    if levels.campaign_units:
+        lines.append(t(lang, "calc.campaigns", units=_units(levels.campaign_units), names=""))
+    lines.append(t(lang, "calc.equals", warning=qty(warning)))
+    lines.append(t(lang, "calc.class_critical", daily=_units(daily), lead=lead_days, critical=qty(critical)))
+    if levels.one_off_days:
+        lines.append(t(lang, f"calc.one_offs_{levels.spikes}", count=levels.one_off_days,
+                       units=qty(levels.one_off_min)))
+    return _calc_reply(lang, sku, lines, warning, critical, outlook, available)

@@ -186,6 +186,9 @@ class SkuPlan(SQLModel, table=True):
     lead_days: Optional[int] = None  # None: the default for its warehouse type
     basis: Optional[str] = Field(default=None, max_length=16)  # None: DEFAULT_BASIS
     service: Optional[float] = None  # None: DEFAULT_SERVICE
+    # one-off (wholesale) orders in the reorder point: None/"keep" covers a repeat, "exclude" leaves them
+    # out (the seller handles them as special orders); they never set the daily demand
+    spikes: Optional[str] = Field(default=None, max_length=8)
     case_pack: Optional[int] = None
     moq: Optional[int] = None
     target_cover_days: Optional[int] = None  # None: DEFAULT_TARGET_COVER_DAYS

@@ -221,24 +221,6 @@ def has_sales(session: Session, sku: str, since: date) -> bool:
                         .limit(1)).first() is not None
 
 
-def stockout_days(session: Session, skus: Sequence[str], since: date, today: date) -> dict[str, set[date]]:
-    """Days each SKU was out of stock, from its OUT OF STOCK alerts: from the day the alert was
-    posted until its episode closed (today while it is still open). Sales those days were capped
-    by the empty shelf, not by demand."""
-    out: dict[str, set[date]] = {sku: set() for sku in skus}
-    for chunk in _chunks(skus):
-        query = (select(Alert.sku, Alert.posted_at, Episode.closed_at).join(Episode, Episode.id == Alert.episode_id)
-                 .where(col(Alert.sku).in_(chunk), Alert.tier == 3))
-        for sku, posted_at, closed_at in session.exec(query).all():
-            first = posted_at.date()
-            last = closed_at.date() if closed_at else today
-            day = max(first, since)
-            while day <= last:
-                out[sku].add(day)
-                day = date.fromordinal(day.toordinal() + 1)
-    return out
-
-
 def known_skus(session: Session, prefix: str = "") -> list[str]:
     """SKUs Stockbot knows (a threshold or a stock row), optionally starting with `prefix`."""
     skus: set[str] = set()

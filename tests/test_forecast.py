@@ -70,19 +70,6 @@ def test_service_levels_outside_the_range_are_refused(service):
 
 # ---- demand from history -------------------------------------------------------------------
 
-def test_stockout_days_are_left_out_of_the_history():
-    start = date(2026, 11, 1)
-    sales = {start + timedelta(days=i): 10 for i in range(10)}
-    for i in (6, 7, 8, 9):  # the shelf was empty: 0 sold
-        sales[start + timedelta(days=i)] = 0
-    empty = {start + timedelta(days=i) for i in (6, 7, 8, 9)}
-    with_outs = fc.history_values(sales, start, start + timedelta(days=9))
-    without = fc.history_values(sales, start, start + timedelta(days=9), empty)
-    assert fc.daily_demand([v for _, v in with_outs], "avg") == 6  # 60 / 10: the stock-out drags demand down
-    assert fc.daily_demand([v for _, v in without], "avg") == 10  # 60 / 6: the real rate
-    assert len(without) == 6
-
-
 def test_days_without_a_sales_row_count_as_zero():
     start = date(2026, 11, 1)
     history = fc.history_values({start: 9}, start, start + timedelta(days=2))

@@ -89,27 +89,54 @@ def test_apply_is_refused_for_non_admins_and_for_a_tampered_value(start_bot, sla
     assert threshold(bot, "SKU123") is None
 
 
-def test_calc_from_history_leaves_stockout_days_out_and_prices_the_service_level(bot, slack, stock_file):
-    # 24 selling days alternating 8 and 12 (mean 10, sample sigma sqrt(24 x 4 / 23) = 2.043), then the
-    # shelf is empty for the last 5 days: nothing sold, while other SKUs keep selling.
-    sell(bot, "SKU123", [8, 12] * 12, last_day_ago=6)
-    sell(bot, "OTHER", [3] * 30)
-    bot.ask("/threshold", "set SKU123 50")
-    write_stock(stock_file, {"SKU123": 0})
-    bot.checker.run_check(now=repo.utcnow() - timedelta(days=5))  # OUT OF STOCK since 5 days ago
+def test_calc_from_history_prices_the_service_level_and_a_new_sku_gets_a_launch_level(bot, slack, stock_file):
+    # 24 selling days alternating 8 and 12 (mean 10, sample sigma sqrt(24 x 4 / 23) = 2.043), up to yesterday.
+    sell(bot, "SKU123", [8, 12] * 12)
     bot.ask("/threshold", "lead SKU123 7")
 
     text = calc(bot, slack, "calc SKU123 basis avg service 95%")["text"]
     # 10 x 7 = 70 lead-time demand; 1.645 x 2.043 x sqrt(7) = 8.89 safety -> 78.89 -> 79
     assert "*SKU123* · reorder point *79* (critical 70)" in text
     assert "z 1.645 × σ 2.0 × √7" in text and "95% cycle service level" in text
-    assert "average of 24 in-stock days" in text and "(5 out-of-stock days left out)" in text
+    assert "average of 24 days of sales" in text
 
-    # max basis: 12 a day -> 84 + 1.645 x 2.043 x 2.646 -> 92.9 -> 93; the default basis, the 90th
-    # percentile day, is 12 here too
+    # max basis: 12 a day -> 84 + 1.645 x 2.043 x 2.646 -> 92.9 -> 93
     assert "reorder point *93*" in calc(bot, slack, "calc SKU123 basis max service 95%")["text"]
-    default = calc(bot, slack, "calc SKU123 service 95%")["text"]
-    assert "reorder point *93*" in default and "90th percentile of 24 in-stock days" in default
+    # the default, by demand class: 24 days since the first sale is a new SKU (under 28 days): a launch level,
+    # its pace since the first sale (240 / 24 = 10 a day) over 2 x the lead time: 10 x 14 = 140, critical 70
+    default = calc(bot, slack, "calc SKU123")["text"]
+    assert "*SKU123* · reorder point *140* (critical 70)" in default
+    assert "🆕 New SKU (24 days of sales): launch level from its first days" in default
+    assert "Launch pace 10/day × 2 × lead 7 days = 140" in default
+
+
+def test_calc_by_demand_class_reads_the_worst_stretch_and_leaves_one_off_orders_out_of_daily_demand(bot, slack):
+    # 60 days: 6 units every third day, and one wholesale order of 60 on day 45 (a selling day).
+    #   20 selling days in 60 -> 1 day in 3; sizes 19 x 6 and 60 (CV² 1.8): lumpy.
+    #   Day 45 beats everything in the 90 days before it and 3x the median selling day (18): a one-off order.
+    #   Pace, days capped at 3 x 6 = 18: (19 x 6 + 18) / 60 = 2.2 a day. The last 28 days (32..59) sold
+    #   (8 x 6 + 18) / 28 = 2.357, 1.0714 x the pace, carried over (lead 7 + 7) / 28 = 0.5: trend 1.0351.
+    #   Worst 14-day stretch (2 x lead 7): 5 selling days with the big one, 4 x 6 + 60 = 84.
+    #   Reorder point ceil(84 x 1.0351) = 87; daily 2.2 x 1.0351 = 2.277, critical ceil(2.277 x 7) = 16.
+    sell(bot, "MUG-1", [60 if i == 45 else (6 if i % 3 == 0 else 0) for i in range(60)])
+    bot.ask("/threshold", "lead MUG-1 7")
+    text = calc(bot, slack, "calc MUG-1")["text"]
+    assert "*MUG-1* · reorder point *87* (critical 16)" in text
+    assert "Demand: lumpy (sells about 1 day in 3), 60 days of sales" in text
+    assert "Worst 14-day stretch (2 × lead 7) in the history: 84" in text
+    assert "× 1.04: the last 4 weeks sold faster than the year" in text
+    assert "Critical: 2.3/day × 7 days lead time = 16" in text
+    assert "1 one-off order(s) of 60+ are left out of daily demand; the reorder point still covers a repeat" in text
+    # spikes exclude: the wholesale day counts as the 6 it beat: worst stretch 5 x 6 = 30, below the pace's
+    # 2.2 x 14 = 30.8: ceil(30.8 x 1.0351) = 32
+    excluded = calc(bot, slack, "calc MUG-1 spikes exclude")["text"]
+    assert "reorder point *32*" in excluded and "left out of daily demand and of the reorder point" in excluded
+    assert "`sometimes` is not a spike setting: use `spikes keep` or `spikes exclude`" in bot.ask(
+        "/threshold", "calc MUG-1 spikes sometimes")
+    # auto mode stores the same level and says how it was computed
+    reply = bot.ask("/threshold", "auto MUG-1")
+    assert "*MUG-1*: warning 87, critical 16" in reply
+    assert "worst 14-day stretch of the last 60 days of sales, lead 7 days, ×1.04 for the recent trend" in reply
 
 
 def test_when_every_sales_feed_goes_quiet_the_silent_days_are_not_zero_demand(bot, slack, stock_file):
@@ -118,7 +145,7 @@ def test_when_every_sales_feed_goes_quiet_the_silent_days_are_not_zero_demand(bo
     sell(bot, "SKU1", [10] * 30, last_day_ago=6)  # no sales rows at all for the last 5 days, any SKU
     text = calc(bot, slack, "calc SKU1 basis avg lead 7 safety 0")["text"]
     assert "10/day × 7 days lead time = 70" in text  # not 300 / 35 = 8.6 a day
-    assert "average of 30 in-stock days" in text
+    assert "average of 30 days of sales" in text
 
 
 def test_calc_without_history_or_for_an_unknown_sku_says_what_to_do(bot, slack):
@@ -147,8 +174,8 @@ def test_auto_mode_by_prefix_recomputes_and_a_manual_set_turns_it_off(bot, slack
     assert threshold(bot, "DRESS-RED").updated_by == "auto"
     shown = bot.ask("/threshold", "get DRESS-RED")
     assert "Last changed by Stockbot (auto)" in shown
-    assert ("🤖 Auto level: 90th percentile of 30 in-stock days, 98% service, lead 7 days, weekday pattern, "
-            "recomputed") in shown
+    # 30 days at 20 a day: steady demand, so the normal formula (sigma 0: no safety stock)
+    assert "🤖 Auto level: steady demand, 98% service, lead 7 days, recomputed" in shown
 
     listing = bot.ask("/threshold", "list DRESS-")
     assert "• *DRESS-BLUE*: warning 35, critical 35 🤖" in listing  # auto SKUs are marked in the list
@@ -322,3 +349,49 @@ def test_nightly_recompute_is_scheduled_at_the_configured_hour(start_bot):
         assert (fields["hour"], fields["minute"]) == ("3", "5")
     finally:
         scheduler.shutdown(wait=False)
+
+
+# ---- demand classes and new products in alerts and /stock -------------------------------------------
+
+def test_a_new_sku_gets_a_launch_level_and_its_alert_says_so(bot, slack, stock_file):
+    write_stock(stock_file, {"CANDLE-NEW": 30, "LAMP-RED-S": 900, "LAMP-RED-M": 5})
+    bot.checker.run_check()
+    sell(bot, "CANDLE-NEW", [6] * 10)  # 10 days since its first sale: new, 60 / 10 = 6 a day
+    bot.ask("/threshold", "lead CANDLE-NEW 5")
+    reply = bot.ask("/threshold", "auto CANDLE-NEW")
+    # launch level: 6 a day x 2 x lead 5 = 60, critical 6 x 5 = 30 -> 30 on hand is CRITICAL
+    assert "*CANDLE-NEW*: warning 60, critical 30 — 🤖 Auto level: launch level for a new SKU (10 days of sales)" \
+        in reply
+    post = slack.wait_for("chat.postMessage", lambda p: "CANDLE-NEW" in p.get("text", ""))[0]
+    assert "🆕 New SKU (10 days of sales): launch level from its first days" in json.dumps(post["blocks"],
+                                                                                         ensure_ascii=False)
+
+    # a new variant of a family that already sells: the family's pace when that is faster
+    sell(bot, "LAMP-RED-S", [20] * 60)
+    sell(bot, "LAMP-RED-M", [1] * 3)
+    bot.ask("/threshold", "lead LAMP-RED-M 7")
+    text = calc(bot, slack, "calc LAMP-RED-M")["text"]
+    # 20 a day (the S size) x 2 x 7 = 280
+    assert "*LAMP-RED-M* · reorder point *280* (critical 140)" in text
+    assert "launch level from similar SKUs (same code family)" in text
+    # set by hand, a new SKU's level is the person's: /stock says so
+    bot.ask("/threshold", "set LAMP-RED-M 50")
+    assert "🆕 New SKU (3 days of sales): level set by hand" in bot.ask("/stock", "LAMP-RED-M")
+
+
+def test_stock_reply_shows_the_demand_class_and_one_off_orders(bot, stock_file):
+    write_stock(stock_file, {"MUG-1": 400})
+    bot.checker.run_check()
+    sell(bot, "MUG-1", [60 if i == 45 else (6 if i % 3 == 0 else 0) for i in range(60)])
+    reply = bot.ask("/stock", "MUG-1")
+    assert "📊 Demand: lumpy, sells about 1 day in 3 · 1 one-off order(s) of 60+ left out of daily demand" in reply
+
+
+def test_a_dead_sku_gets_no_reorder_point(bot, slack, stock_file):
+    sell(bot, "OLD-1", [5] * 30, last_day_ago=120)  # nothing sold for 120 days
+    sell(bot, "OTHER", [3] * 30)  # the sales feed itself is alive
+    text = calc(bot, slack, "calc OLD-1")["text"]
+    assert text == t("en", "reply.calc_dead", sku="OLD-1")
+    write_stock(stock_file, {"OLD-1": 0})
+    bot.checker.run_check()
+    assert "💤 No sale in 90 days: reorder only if it is coming back" in bot.ask("/stock", "OLD-1")

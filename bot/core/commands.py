@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Optional, Union
 
-from bot.core.forecast import BASES, MAX_SERVICE, MIN_SERVICE, Safety
+from bot.core.forecast import LEVEL_BASES, MAX_SERVICE, MIN_SERVICE, Safety
 
 SKU_MAX_LENGTH = 64
 MAX_COMMAND_LENGTH = 1000
@@ -117,14 +117,16 @@ class ReorderCancel:
 
 @dataclass(frozen=True)
 class ThresholdCalc:
-    """`/threshold calc SKU [daily N] [lead N] [safety 3d|450|95%] [basis avg|max|p90|weighted] [days 90]`."""
+    """`/threshold calc SKU [daily N] [lead N] [safety 3d|450|95%] [basis class|avg|max|p90|weighted] [days 90]
+    [spikes keep|exclude]`."""
 
     sku: str
     daily: Optional[float] = None  # None: from the SKU's sales history
     lead_days: Optional[int] = None  # None: the SKU's lead time (or its warehouse type's default)
     safety: Optional[Safety] = None  # None: the default service level (history) or none (typed demand)
     basis: Optional[str] = None  # None: the SKU's basis, else the default
-    history_days: int = 90
+    history_days: Optional[int] = None  # None: the basis's own (a year by class, 90 days otherwise)
+    spikes: Optional[str] = None  # None: the SKU's setting, else keep
 
 
 ALL_SKUS = "*"
@@ -132,13 +134,14 @@ ALL_SKUS = "*"
 
 @dataclass(frozen=True)
 class ThresholdAuto:
-    """`/threshold auto SKU|all|PREFIX* [off] [lead N] [service 98%] [basis avg]`."""
+    """`/threshold auto SKU|all|PREFIX* [off] [lead N] [service 98%] [basis avg] [spikes exclude]`."""
 
     target: str  # a SKU, ALL_SKUS, or a prefix ending in `*`
     on: bool = True
     lead_days: Optional[int] = None
     service: Optional[float] = None
     basis: Optional[str] = None
+    spikes: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -300,9 +303,20 @@ def parse_safety(raw: Optional[str]) -> Safety:
 
 def parse_basis(raw: Optional[str]) -> str:
     basis = (raw or "").lower()
-    if basis not in BASES:
-        raise CommandError("bad_basis", value=(raw or "")[:40], allowed=", ".join(BASES))
+    if basis not in LEVEL_BASES:
+        raise CommandError("bad_basis", value=(raw or "")[:40], allowed=", ".join(LEVEL_BASES))
     return basis
+
+
+SPIKE_MODES = ("keep", "exclude")
+
+
+def parse_spikes(raw: Optional[str]) -> str:
+    """`keep` (the reorder point covers a repeat of a one-off order) or `exclude` (special orders)."""
+    spikes = (raw or "").lower()
+    if spikes not in SPIKE_MODES:
+        raise CommandError("bad_spikes", value=(raw or "")[:40])
+    return spikes
 
 
 def parse_target(raw: Optional[str]) -> str:
@@ -430,9 +444,10 @@ def _parse_calc(args: list[str]) -> ThresholdCalc:
         "service": ("safety", lambda v: Safety(service=parse_service(v))),
         "basis": parse_basis,
         "days": lambda v: parse_days(v, "history_days", MAX_HISTORY_DAYS),
+        "spikes": parse_spikes,
     })
     return ThresholdCalc(sku, found.get("daily"), found.get("lead"), found.get("safety"), found.get("basis"),
-                         found.get("days", 90))
+                         found.get("days"), found.get("spikes"))
 
 
 def _parse_auto(args: list[str]) -> ThresholdAuto:
@@ -444,8 +459,8 @@ def _parse_auto(args: list[str]) -> ThresholdAuto:
     if rest and rest[0].lower() in ("off", "on"):
         on = rest.pop(0).lower() == "on"
     found = _options(rest, {"lead": lambda v: parse_days(v, "lead", MAX_LEAD_DAYS), "service": parse_service,
-                            "basis": parse_basis}, allowed="lead, service, basis, off")
-    return ThresholdAuto(target, on, found.get("lead"), found.get("service"), found.get("basis"))
+                            "basis": parse_basis, "spikes": parse_spikes}, allowed="lead, service, basis, spikes, off")
+    return ThresholdAuto(target, on, found.get("lead"), found.get("service"), found.get("basis"), found.get("spikes"))
 
 
 def _parse_lead(args: list[str]) -> ThresholdLead:

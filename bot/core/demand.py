@@ -44,7 +44,7 @@ from typing import Optional
 
 import numpy as np
 
-from bot.core.forecast import SPIKE_FACTOR, z_for
+from bot.core.forecast import SPIKE_FACTOR, DemandNote, z_for
 
 CLASSES = ("new", "dead", "smooth", "erratic", "intermittent", "lumpy")
 NEW, DEAD, SMOOTH, ERRATIC, INTERMITTENT, LUMPY = range(len(CLASSES))
@@ -115,7 +115,8 @@ def prior_max(units: np.ndarray, valid: np.ndarray, lookback: int = ONE_OFF_LOOK
         remaining >>= 1
         if remaining:
             doubled = span_max.copy()
-            doubled[:, span:] = np.maximum(span_max[:, span:], span_max[:, :d - span])
+            if span < d:
+                doubled[:, span:] = np.maximum(span_max[:, span:], span_max[:, :d - span])
             span_max, span = doubled, span * 2
     return result
 
@@ -250,6 +251,29 @@ def order_up_to(reorder_point: np.ndarray | int, daily: np.ndarray | float, cove
     """Where an order tops the inventory position up to: the reorder point plus `cover_days` of demand
     (a fixed cover on top of the reorder point, so a lumpy SKU's order is never 0 or 1 unit)."""
     return whole(np.asarray(reorder_point, dtype=np.float64) + np.asarray(daily, dtype=np.float64) * cover_days)
+
+
+@dataclass(frozen=True)
+class SkuLevels:
+    """One SKU's levels by demand class, as alerts, `/threshold calc` and `/stock` explain them
+    (campaigns in the lead window included)."""
+
+    klass: str  # one of CLASSES
+    reorder_point: Optional[int]  # None: dead, or new without anything to go on (the level is kept)
+    critical_level: Optional[int]
+    stretch_days: int
+    worst_stretch: float
+    trend: float
+    adi: float
+    cv2: float
+    one_off_days: int
+    one_off_min: int
+    spikes: str
+    campaign_units: float = 0.0
+    launch: Optional[str] = None  # new SKUs: "first_days" | "similar"
+
+    def note(self, history_days: int) -> DemandNote:
+        return DemandNote(self.klass, history_days, self.adi, self.one_off_days, self.one_off_min, self.launch)
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,15 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from statistics import NormalDist
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 BASES = ("avg", "max", "p90", "weighted")
-# The default auto policy, chosen by the backtest on real sales (README: "Backtest"): the 90th
-# percentile day plus z x sigma x sqrt(lead) at 98% reached >= 98% cycle service where the average
-# day did not, because real demand surges last days (z x sigma x sqrt(lead) assumes independent days).
-DEFAULT_BASIS = "p90"
+# The default: levels by demand class (bot.core.demand), chosen by the backtest on a real retailer's
+# 1,959 SKUs (README: "Backtest"). The bases above model a daily demand plus z x sigma x sqrt(lead),
+# which real per-SKU sales (lumpy, intermittent, wholesale spikes) do not follow.
+CLASS_BASIS = "class"
+LEVEL_BASES = (CLASS_BASIS, *BASES)
+DEFAULT_BASIS = CLASS_BASIS
 DEFAULT_SERVICE = 0.98
 DEFAULT_HISTORY_DAYS = 90
 DEFAULT_TARGET_COVER_DAYS = 30
@@ -55,19 +57,16 @@ def default_lead_days(overseas: bool) -> int:
 
 # ---- history ---------------------------------------------------------------------------------
 
-def history_values(sales: Mapping[date, int], start: date, end: date,
-                   stockout_days: Iterable[date] = ()) -> list[tuple[date, float]]:
+def history_values(sales: Mapping[date, int], start: date, end: date) -> list[tuple[date, float]]:
     """Daily units from `start` to `end` inclusive, a day without a sales row counting 0.
 
-    Days the SKU was out of stock are left out: 0 sold because there was nothing to sell is
-    not 0 demand, and counting it would lower the level exactly when it failed.
+    A day the shelf was empty counts what it sold: leaving such days out drops exactly the spike
+    days that emptied it (the backtest on real per-SKU sales served less with it).
     """
-    skip = set(stockout_days)
     days = []
     day = start
     while day <= end:
-        if day not in skip:
-            days.append((day, float(sales.get(day, 0))))
+        days.append((day, float(sales.get(day, 0))))
         day += timedelta(days=1)
     return days
 
@@ -272,10 +271,15 @@ def stockout_date(today: date, available: int, daily: float, profile: Optional[S
 
 def suggested_order(daily: float, lead_days: int, inventory_position: int,
                     target_cover_days: int = DEFAULT_TARGET_COVER_DAYS, case_pack: Optional[int] = None,
-                    moq: Optional[int] = None, extra_units: float = 0.0) -> int:
+                    moq: Optional[int] = None, extra_units: float = 0.0, reorder_point: Optional[float] = None) -> int:
     """Enough to cover the lead time plus `target_cover_days`, minus what is on hand and on order;
-    at least the MOQ, rounded up to whole case packs. 0 when nothing is needed."""
-    need = daily * (lead_days + target_cover_days) + extra_units - inventory_position
+    at least the MOQ, rounded up to whole case packs. 0 when nothing is needed.
+
+    With `reorder_point` (levels by demand class), the order tops the position up to the reorder
+    point plus the cover: a lumpy SKU's reorder point is far above its lead-time demand, and an
+    order up to lead + cover days alone would be nothing (or 1 unit) once the position is below it."""
+    cover_to = daily * lead_days if reorder_point is None else max(float(reorder_point), daily * lead_days)
+    need = cover_to + daily * target_cover_days + extra_units - inventory_position
     if need <= 1e-9:
         return 0
     units = _whole(need)
@@ -321,3 +325,16 @@ class Outlook:
     guidance: AdGuidance
     lead_days: int
     method: Optional[str] = None  # how an auto level was computed (planning.describe_method)
+    demand: Optional["DemandNote"] = None  # the SKU's demand class, one-off orders, launch
+
+
+@dataclass(frozen=True)
+class DemandNote:
+    """What the history says about a SKU's demand (levels by demand class), for alerts and `/stock`."""
+
+    klass: str  # bot.core.demand.CLASSES
+    history_days: int
+    adi: float = 0.0  # average days between selling days
+    one_off_days: int = 0  # one-off (wholesale) order days left out of the daily demand
+    one_off_min: int = 0  # the smallest of them, units
+    launch: Optional[str] = None  # new SKU: "first_days" | "similar" | "manual"

@@ -18,7 +18,7 @@ from bot.core import commands as parse
 from bot.core import forecast as fc
 from bot.core.commands import CommandError
 from bot.i18n import t
-from bot.messages import ACTION_APPLY_THRESHOLD, DemandBasis, calc_message, method_text, qty
+from bot.messages import ACTION_APPLY_THRESHOLD, DemandBasis, calc_message, class_calc_message, method_text, qty
 from storage import repo
 from storage.db import session as open_session
 from storage.models import Campaign, SkuPlan
@@ -41,7 +41,7 @@ def calc(ctx, request: parse.ThresholdCalc, respond) -> None:
     lang, today = ctx.lang, repo.utcnow().date()
     with open_session(ctx.engine) as session:
         forecast = planning.forecast_for(session, ctx.settings, request.sku, today, request.basis,
-                                         request.history_days)
+                                         request.history_days, request.spikes, request.lead_days)
         rows = repo.stock_rows(session, request.sku)
         on_order = sum(r.quantity for r in repo.open_reorders(session, [request.sku])[request.sku])
         on_order += sum(row.on_order or 0 for row in rows)
@@ -53,20 +53,33 @@ def calc(ctx, request: parse.ThresholdCalc, respond) -> None:
         if not forecast.history_days:
             respond(text=t(lang, "reply.calc_no_history", sku=request.sku))
             return
+    available = sum(row.available for row in rows) if rows else None
+    levels = forecast.levels
+    if request.daily is None and request.safety is None and levels is not None:
+        # levels by demand class: read off the SKU's own history
+        if levels.reorder_point is None:
+            respond(text=t(lang, "reply.calc_dead" if levels.klass == "dead" else "reply.calc_no_history",
+                           sku=request.sku))
+            return
+        outlook = planning.outlook_for(forecast, available, on_order, None, today) if rows else None
+        payload = class_calc_message(lang, request.sku, levels, forecast.daily, forecast.lead_days,
+                                     forecast.history_days, forecast.sigma, fc.z_for(forecast.service),
+                                     forecast.service, outlook, available)
+        respond(text=payload["text"], blocks=payload["blocks"])
+        return
     safety = request.safety or (fc.Safety(service=forecast.service) if request.daily is None else fc.Safety())
     if safety.service is not None and forecast.history_days < 2:
         respond(text=t(lang, "reply.calc_service_needs_history", sku=request.sku))
         return
-    forecast = replace(forecast, daily=request.daily if request.daily is not None else forecast.daily,
-                       lead_days=request.lead_days or forecast.lead_days,
+    typed = request.daily is not None
+    forecast = replace(forecast, daily=request.daily if typed else forecast.daily,
                        # a typed demand is flat: the weekday pattern belongs to the history's level
-                       profile=forecast.profile if request.daily is None else None)
+                       profile=forecast.profile if not typed else None, levels=None)
     point = fc.reorder_point(forecast.daily, forecast.lead_days, safety, forecast.sigma, today + timedelta(days=1),
                              forecast.profile, forecast.campaigns)
-    available = sum(row.available for row in rows) if rows else None
     outlook = planning.outlook_for(forecast, available, on_order, None, today) if rows else None
-    demand = DemandBasis(typed=request.daily is not None, basis=forecast.basis, history_days=forecast.history_days,
-                         stockout_days=forecast.stockout_days)
+    basis = forecast.basis if forecast.basis != fc.CLASS_BASIS else "class"
+    demand = DemandBasis(typed=typed, basis=basis, history_days=forecast.history_days)
     payload = calc_message(lang, request.sku, point, demand, outlook, available)
     respond(text=payload["text"], blocks=payload["blocks"])
 
@@ -127,6 +140,7 @@ def auto(ctx, request: parse.ThresholdAuto, respond) -> None:
                 plan.lead_days = request.lead_days or plan.lead_days
                 plan.service = request.service or plan.service
                 plan.basis = request.basis or plan.basis
+                plan.spikes = request.spikes or plan.spikes
             session.add(plan)
         session.commit()
     if not request.on:
