@@ -78,10 +78,11 @@ def history_window(session: Session, today: date, history_days: int) -> tuple[da
 
 def forecast_for(session: Session, settings: Settings, sku: str, today: date, basis: Optional[str] = None,
                  history_days: Optional[int] = None, spikes: Optional[str] = None,
-                 lead_days: Optional[int] = None) -> SkuForecast:
+                 lead_days: Optional[int] = None, similar: bool = True) -> SkuForecast:
     """Forecast one SKU from its sales history up to yesterday: the past year for levels by demand
     class, 90 days for the other bases (or `history_days`). A day the shelf was empty counts what
-    it sold: leaving it out drops exactly the spike days that emptied it."""
+    it sold: leaving it out drops exactly the spike days that emptied it. `similar=False` skips
+    asking a new SKU's code family (a prefix query): alerts read how the stored level was set."""
     plan = repo.get_plan(session, sku)
     basis = basis or (plan.basis if plan and plan.basis else fc.DEFAULT_BASIS)
     days = history_days or (dm.HISTORY_DAYS if basis == fc.CLASS_BASIS else fc.DEFAULT_HISTORY_DAYS)
@@ -104,8 +105,8 @@ def forecast_for(session: Session, settings: Settings, sku: str, today: date, ba
         spikes = spikes or (plan.spikes if plan and plan.spikes else dm.SPIKE_MODES[0])
         units = np.array([[float(sales.get(start + timedelta(days=i), 0)) for i in range((last - start).days + 1)]])
         found = dm.demand_levels(units, np.zeros(1, dtype=np.int64), lead, service, spikes)
-        similar = similar_pace(session, sku, first, last, lead) if found.klass[0] == dm.NEW else None
-        daily, levels = _class_levels(found, 0, units[0].sum(), lead, spikes, similar, today, campaigns)
+        similar_daily = similar_pace(session, sku, first, last, lead) if similar and found.klass[0] == dm.NEW else None
+        daily, levels = _class_levels(found, 0, units[0].sum(), lead, spikes, similar_daily, today, campaigns)
         return SkuForecast(daily=daily, sigma=float(found.sigma[0]), history_days=int(found.history_days[0]),
                            levels=levels, **common)
     history = fc.history_values(sales, start, last)
@@ -187,7 +188,7 @@ def sku_outlook(session: Session, settings: Settings, sku: str, available: int, 
     """
     if not repo.has_sales(session, sku, today - timedelta(days=dm.HISTORY_DAYS)):
         return None
-    forecast = forecast_for(session, settings, sku, today)
+    forecast = forecast_for(session, settings, sku, today, similar=False)
     if not forecast.history_days:
         return None
     return outlook_for(forecast, available, on_order, min((eta for eta in etas if eta), default=None), today)
@@ -219,6 +220,8 @@ def _demand_note(forecast: SkuForecast) -> Optional[fc.DemandNote]:
     note = forecast.levels.note(forecast.history_days)
     if note.klass == "new" and not forecast.auto:  # the level in force is the one a person set
         note = replace(note, launch="manual")
+    elif note.klass == "new" and "launch=similar" in (forecast.method or ""):  # as the nightly recompute set it
+        note = replace(note, launch="similar")
     return note
 
 
