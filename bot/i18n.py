@@ -5,6 +5,8 @@ Keys are looked up by the message builders in `bot.messages`; nothing else holds
 
 from __future__ import annotations
 
+from bot.slack_text import Mrkdwn, outside
+
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
         # tiers
@@ -27,10 +29,31 @@ STRINGS: dict[str, dict[str, str]] = {
         "alert.level_name.warning": "warning level",
         "alert.level_name.critical": "critical level",
         "alert.acked": "✅ Acknowledged by <@{user}> {when}",
-        "alert.reorder": "📦 Reorder placed: {quantity} by <@{user}>{eta}",
+        "alert.reorder": "📦 Reorder placed: {quantity} by <@{user}>{eta}{note}",
         "alert.reorder_eta": ", ETA {eta}",
         "alert.reorder_late": "⚠️ Reorder of {quantity} is LATE: ETA was {eta} and stock has not recovered.",
         "alert.recovered": "✅ Recovered {when}: available {available}, above the warning level {level}.",
+        "alert.title_recovered": "✅ Recovered · {sku} · was {tier}",
+        "alert.fallback_recovered": "Recovered: {sku} available {available} (warning level {level})",
+        "alert.todo_ordered.WARNING": "Reorder placed: watch for it to land.",
+        "alert.todo_ordered.CRITICAL": "Reorder on its way. Consider slowing ad spend until stock lands.",
+        "alert.todo_ordered.OUT_OF_STOCK": "Sold out, reorder on its way. Pause ads for this SKU until stock lands.",
+        "alert.reorder_note": " — {note}",
+        "alert.more_reorders": "…and {count} more reorders",
+        "more.lines": "…and {count} more",
+        "channel.refused": "⚠️ I can't post stock alerts to {channel}: {reason}\n"
+                           "Alerts for that channel wait (other channels are not held up) and I try again at later "
+                           "checks.",
+        "channel.reason.not_in_channel": "I'm not a member of it. Open the channel and type `/invite @Stockbot`.",
+        "channel.reason.channel_not_found": "Slack says it doesn't exist or I can't see it (a private channel I "
+                                            "wasn't invited to, or a deleted one). In that channel type `/invite "
+                                            "@Stockbot`, or send the SKU's alerts elsewhere: `/threshold set SKU123 "
+                                            "1500 channel #stock-alerts`.",
+        "channel.reason.is_archived": "it is archived. Unarchive it and type `/invite @Stockbot` there, or send the "
+                                      "SKU's alerts elsewhere: `/threshold set SKU123 1500 channel #stock-alerts`.",
+        "channel.reason.other": "Slack answered `{error}`.",
+        "channel.works_again": "✅ I can post to {channel} again; its waiting alerts are going out.",
+        "reply.channel_unusable": "⚠️ I can't post to {channel}: {reason}\nNothing was changed.",
         "button.ack": "Acknowledge",
         "button.reordered": "Mark reorder placed",
         # thread replies
@@ -277,10 +300,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "what.end": "end",
     },
     "zh": {
-        "tier.WARNING": "WARNING 库存预警",
-        "tier.CRITICAL": "CRITICAL 库存告急",
-        "tier.OUT_OF_STOCK": "OUT OF STOCK 已断货",
-        "tier.OK": "OK 正常",
+        "tier.WARNING": "库存预警",
+        "tier.CRITICAL": "库存告急",
+        "tier.OUT_OF_STOCK": "已断货",
+        "tier.OK": "正常",
         "alert.title": "{emoji} {tier} · {sku}",
         "alert.available": "*可用库存*\n{available}",
         "alert.warning_level": "*预警线*\n{level}",
@@ -295,10 +318,29 @@ STRINGS: dict[str, dict[str, str]] = {
         "alert.level_name.warning": "预警线",
         "alert.level_name.critical": "告急线",
         "alert.acked": "✅ <@{user}> 已确认 {when}",
-        "alert.reorder": "📦 已下补货单：{quantity}，由 <@{user}> 提交{eta}",
+        "alert.reorder": "📦 已下补货单：{quantity}，由 <@{user}> 提交{eta}{note}",
         "alert.reorder_eta": "，预计到货 {eta}",
         "alert.reorder_late": "⚠️ 补货 {quantity} 已逾期：预计 {eta} 到货，库存仍未恢复。",
         "alert.recovered": "✅ 已恢复 {when}：可用 {available}，高于预警线 {level}。",
+        "alert.title_recovered": "✅ 已恢复 · {sku} · 曾{tier}",
+        "alert.fallback_recovered": "已恢复：{sku} 可用 {available}（预警线 {level}）",
+        "alert.todo_ordered.WARNING": "已下补货单：请留意到货。",
+        "alert.todo_ordered.CRITICAL": "补货在途：到货前考虑降低广告投放。",
+        "alert.todo_ordered.OUT_OF_STOCK": "已断货，补货在途：到货前请暂停该 SKU 的广告。",
+        "alert.reorder_note": "，备注：{note}",
+        "alert.more_reorders": "…还有 {count} 个补货单",
+        "more.lines": "…还有 {count} 条",
+        "channel.refused": "⚠️ 我无法在 {channel} 发送库存预警：{reason}\n"
+                           "发往该频道的预警会暂缓（不影响其他频道），之后的检查会再试。",
+        "channel.reason.not_in_channel": "我不是该频道成员。请在该频道输入 `/invite @Stockbot`。",
+        "channel.reason.channel_not_found": "Slack 表示该频道不存在或我看不到（未邀请我的私有频道，或已删除的频道）。"
+                                            "请在该频道输入 `/invite @Stockbot`，或把该 SKU 的预警发到其他频道："
+                                            "`/threshold set SKU123 1500 channel #stock-alerts`。",
+        "channel.reason.is_archived": "该频道已归档。请取消归档并在其中输入 `/invite @Stockbot`，或把该 SKU 的预警发到"
+                                      "其他频道：`/threshold set SKU123 1500 channel #stock-alerts`。",
+        "channel.reason.other": "Slack 返回错误 `{error}`。",
+        "channel.works_again": "✅ 已可以在 {channel} 发消息，暂缓的预警正在发出。",
+        "reply.channel_unusable": "⚠️ 我无法在 {channel} 发消息：{reason}\n没有任何修改。",
         "button.ack": "确认",
         "button.reordered": "已下补货单",
         "reminder": "⏰ 提醒：*{sku}* 仍为 {tier}：可用 {available}（线 {level}）。此预警尚无人确认。",
@@ -376,7 +418,7 @@ STRINGS: dict[str, dict[str, str]] = {
                                        "warehouse 仓库名`。",
         "reply.unknown_sku": "找不到 *{sku}*：它没有阈值也没有库存数据。请检查拼写，或先设置阈值。",
         "reply.reorder_saved": "📦 已记录 *{sku}* 的补货单：{quantity}{eta}。"
-                               "在途数量计入库存，覆盖预警线期间不再发 WARNING。",
+                               "在途数量计入库存，覆盖预警线期间不再发库存预警。",
         "reply.reorder_list_header": "*未到货的补货单{sku}*",
         "reply.reorder_row": "• *{sku}*：{quantity}{eta}，由 <@{user}> 提交{late}{note}",
         "reply.reorder_late": " — ⚠️ 已逾期",
@@ -532,8 +574,17 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
-def t(lang: str, key: str, **values: object) -> str:
-    """The sentence `key` in `lang` (falling back to English), filled with `values`."""
+def t(lang: str, key: str, **values: object) -> Mrkdwn:
+    """The sentence `key` in `lang` (falling back to English), filled with `values`.
+
+    A plain `str` value is outside text (a SKU, a name, an error) and is escaped for Slack
+    by `outside()`; a `Mrkdwn` value (a sentence, mention or date token Stockbot built)
+    is placed as it is. Numbers are formatted as they are.
+    """
     table = STRINGS.get(lang, STRINGS["en"])
     template = table.get(key) or STRINGS["en"][key]
-    return template.format(**values) if values else template
+    if not values:
+        return Mrkdwn(template)
+    safe = {name: outside(value) if isinstance(value, str) and not isinstance(value, Mrkdwn) else value
+            for name, value in values.items()}
+    return Mrkdwn(template.format(**safe))
