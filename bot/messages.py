@@ -8,6 +8,7 @@ they are pure and the same text is used by Slack, the demo and the tests.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Optional, Sequence
@@ -62,9 +63,12 @@ def plain_text(text: str, limit: int) -> dict:
     return {"type": "plain_text", "text": clip(text, limit)}
 
 
+SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")
+
+
 def mention(user: str) -> Mrkdwn:
-    """A user mention; the id itself is outside text, so it is escaped like any other."""
-    return Mrkdwn(f"<@{outside(user, 40)}>")
+    """A user mention; anything that is not a Slack user id is shown as (escaped) text instead."""
+    return Mrkdwn(f"<@{user}>") if SLACK_ID.fullmatch(user or "") else outside(user, 40)
 
 
 def slack_time(moment: datetime) -> str:
@@ -138,7 +142,7 @@ def alert_fallback_text(lang: str, view: AlertView) -> Mrkdwn:
 
 def _reorder_lines(lang: str, view: AlertView) -> list[Mrkdwn]:
     """The reorders' facts (who, how many, ETA, note), at most MAX_REORDERS_SHOWN of them."""
-    lines = [t(lang, "alert.reorder", quantity=qty(r.quantity), user=r.created_by, eta=_eta_text(lang, r.eta),
+    lines = [t(lang, "alert.reorder", quantity=qty(r.quantity), user=mention(r.created_by), eta=_eta_text(lang, r.eta),
                note=t(lang, "alert.reorder_note", note=outside(r.note, 200)) if r.note else Mrkdwn(""))
              for r in view.reorders[:MAX_REORDERS_SHOWN]]
     if len(view.reorders) > MAX_REORDERS_SHOWN:
@@ -187,7 +191,7 @@ def alert_message(lang: str, view: AlertView) -> dict:
     if not recovered:
         status_lines.extend(_late_lines(lang, view))
     if view.acked_by:
-        status_lines.append(t(lang, "alert.acked", user=view.acked_by,
+        status_lines.append(t(lang, "alert.acked", user=mention(view.acked_by),
                               when=slack_time(view.acked_at) if view.acked_at else Mrkdwn("")))
     blocks.append(section(lang, status_lines))
     if view.outlook is not None and not recovered:
@@ -271,7 +275,7 @@ def recovery_text(lang: str, sku: str, available: int, warning_level: int) -> Mr
 
 
 def reorder_reply_text(lang: str, sku: str, reorder: ReorderView) -> Mrkdwn:
-    return t(lang, "reorder_reply", user=reorder.created_by, quantity=qty(reorder.quantity), sku=sku,
+    return t(lang, "reorder_reply", user=mention(reorder.created_by), quantity=qty(reorder.quantity), sku=sku,
              eta=_eta_text(lang, reorder.eta))
 
 
@@ -324,7 +328,9 @@ def command_error_text(lang: str, command: str, error: CommandError) -> Mrkdwn:
 
 
 def channel_text(lang: str, channel: Optional[str]) -> Mrkdwn:
-    return Mrkdwn(f"<#{outside(channel, 40)}>") if channel else t(lang, "reply.default_channel")
+    if not channel:
+        return t(lang, "reply.default_channel")
+    return Mrkdwn(f"<#{channel}>") if SLACK_ID.fullmatch(channel) else outside(channel, 40)
 
 
 def reorder_modal(lang: str, alert_id: int, sku: str) -> dict:

@@ -163,7 +163,7 @@ def stock_shown(lang: str, sku: str, rows: Sequence[Stock], threshold: Optional[
     else:
         levels = t(lang, "reply.stock_no_levels", sku=sku)
     if open_tier is not None:
-        acked = t(lang, "reply.stock_state_acked", user=acked_by) if acked_by else ""
+        acked = t(lang, "reply.stock_state_acked", user=mention(acked_by)) if acked_by else ""
         state = t(lang, "reply.stock_state_alert", tier=tier_label(lang, open_tier), when=slack_time(opened_at),
                   acked=acked)
     elif threshold and available <= threshold.warning_level:
@@ -193,7 +193,7 @@ def reorder_list(lang: str, sku: Optional[str], reorders: Sequence[Reorder], tod
         lines.append(t(
             lang, "reply.reorder_row", sku=reorder.sku, quantity=qty(reorder.quantity),
             eta=t(lang, "alert.reorder_eta", eta=reorder.eta.isoformat()) if reorder.eta else "",
-            user=reorder.created_by,
+            user=mention(reorder.created_by),
             late=t(lang, "reply.reorder_late") if reorder.eta and reorder.eta < today else "",
             note=Mrkdwn(f" — {outside(reorder.note, 200)}") if reorder.note else ""))
     return fit_lines(lines, TEXT_MAX, more_lines(lang))

@@ -18,7 +18,7 @@ from bot.core import commands as parse
 from bot.core import forecast as fc
 from bot.core.commands import CommandError
 from bot.i18n import t
-from bot.messages import ACTION_APPLY_THRESHOLD, DemandBasis, calc_message, method_text, more_lines, qty
+from bot.messages import ACTION_APPLY_THRESHOLD, DemandBasis, calc_message, mention, method_text, more_lines, qty
 from bot.slack_text import TEXT_MAX, Mrkdwn, fit_lines, outside
 from storage import repo
 from storage.db import session as open_session
@@ -199,7 +199,7 @@ def campaign(ctx, request, user: str, respond) -> None:
             respond(text=t(lang, "reply.campaign_list_empty", sku=sku_text))
             return
         respond(text=fit_lines([t(lang, "reply.campaign_list_header", sku=sku_text)]
-                               + [t(lang, "reply.campaign_row", user=c.created_by, **_campaign_fields(lang, c))
+                               + [t(lang, "reply.campaign_row", user=mention(c.created_by), **_campaign_fields(lang, c))
                                   for c in found], TEXT_MAX, more_lines(lang)))
         return
     if isinstance(request, parse.CampaignRemove):
