@@ -212,8 +212,25 @@ def _list(headers: Sequence[str], limit: int = 200) -> str:
 
 # ---- cell values ---------------------------------------------------------------------
 
+class Reason(str):
+    """Why a row was rejected, in English, with a `code` and `detail` so a reply can word it
+    in the user's language (bot/i18n.py `row.<code>`)."""
+
+    code: Optional[str]
+    detail: dict
+
+    def __new__(cls, text: str, code: Optional[str] = None, **detail: Any) -> "Reason":
+        reason = super().__new__(cls, text)
+        reason.code, reason.detail = code, detail
+        return reason
+
+
 class RowError(ValueError):
     """One row cannot be used; the message says why, without the line number."""
+
+    def __init__(self, text: str, code: Optional[str] = None, **detail: Any) -> None:
+        super().__init__(text)
+        self.reason = Reason(text, code, **detail)
 
 
 def parse_quantity(value: Any, *, allow_negative: bool = False, comma_thousands: bool = True) -> Optional[int]:
@@ -525,17 +542,20 @@ def _check_width(cells: Sequence[Any], columns: ColumnMap, fixed_width: bool) ->
     width = columns.width
     if len(cells) > width and not _is_blank(cells[width:]):
         raise RowError(f"has {len(cells)} values but the header has {width} columns "
-                       f"(a comma inside a value that is not in quotes?)")
+                       f"(a comma inside a value that is not in quotes?)", "too_many_values", count=len(cells),
+                       width=width)
     if len(cells) < width:
-        raise RowError(f"has {len(cells)} values but the header has {width} columns")
+        raise RowError(f"has {len(cells)} values but the header has {width} columns", "too_few_values",
+                       count=len(cells), width=width)
 
 
 def _sku(cells: Sequence[Any], columns: ColumnMap) -> str:
     sku = cell_text(_cell(cells, columns, "sku"))
     if not sku:
-        raise RowError("the SKU is empty")
+        raise RowError("the SKU is empty", "sku_empty")
     if len(sku) > SKU_MAX_LENGTH:
-        raise RowError(f"SKU {sku[:20]!r}… is longer than {SKU_MAX_LENGTH} characters")
+        raise RowError(f"SKU {sku[:20]!r}… is longer than {SKU_MAX_LENGTH} characters", "sku_too_long",
+                       sku=repr(sku[:20]), max=SKU_MAX_LENGTH)
     return sku
 
 
@@ -545,14 +565,17 @@ def _quantity(value: Any, label: str, sku: str, *, allow_negative: bool, comma_t
         number = parse_quantity(value, allow_negative=allow_negative, comma_thousands=comma_thousands)
     except ValueError:
         if not allow_negative and _parses_as_negative(value, comma_thousands):
-            raise RowError(f"{label} {_shown(value)} for {sku} is negative{negative_hint}") from None
-        raise RowError(f"{label} {_shown(value)} for {sku} is not a whole number") from None
+            raise RowError(f"{label} {_shown(value)} for {sku} is negative{negative_hint}", "negative", label=label,
+                           value=_shown(value), sku=sku, returns=bool(negative_hint)) from None
+        raise RowError(f"{label} {_shown(value)} for {sku} is not a whole number", "not_whole", label=label,
+                       value=_shown(value), sku=sku) from None
     if number is None:
         if required:
-            raise RowError(f"{label} for {sku} is empty")
+            raise RowError(f"{label} for {sku} is empty", "value_empty", label=label, sku=sku)
         return None
     if abs(number) > MAX_QUANTITY:
-        raise RowError(f"{label} {number:,} for {sku} is too large (at most {MAX_QUANTITY:,})")
+        raise RowError(f"{label} {number:,} for {sku} is too large (at most {MAX_QUANTITY:,})", "too_large",
+                       label=label, value=f"{number:,}", sku=sku, max=f"{MAX_QUANTITY:,}")
     return number
 
 
@@ -578,9 +601,10 @@ def parse_stock_row(cells: Sequence[Any], columns: ColumnMap, comma_thousands: b
     return StockRow(sku=sku, available=available, warehouse=warehouse, name=name, on_order=on_order)
 
 
-def _duplicate(row: StockRow, first: int, unit: str) -> str:
+def _duplicate(row: StockRow, first: int, unit: str) -> Reason:
     where = f" in warehouse {row.warehouse}" if row.warehouse else ""
-    return f"{row.sku}{where} is listed twice (first on {unit} {first}); keep one row per SKU and warehouse"
+    return Reason(f"{row.sku}{where} is listed twice (first on {unit} {first}); keep one row per SKU and warehouse",
+                  "duplicate", sku=row.sku, warehouse=row.warehouse, unit=unit, first=first)
 
 
 TITLE_ROWS = 5  # report titles ERPs put above the header ("库存报表 2026-11-25") that are skipped
@@ -654,7 +678,7 @@ def import_stock_file(path: str, mapping: Optional[Mapping[str, str]] = None, *,
         try:
             row = parse_stock_row(cells, columns, table.comma_thousands, table.unit == "line")
         except RowError as exc:
-            rejected.append((number, str(exc)))
+            rejected.append((number, exc.reason))
             continue
         first = seen.setdefault((row.sku, row.warehouse), number)
         if first != number:
@@ -751,14 +775,16 @@ def parse_sales_row(cells: Sequence[Any], columns: ColumnMap, comma_thousands: b
     sku = _sku(cells, columns)
     raw_day = _cell(cells, columns, "date")
     if raw_day is None or (isinstance(raw_day, str) and not raw_day.strip()):
-        raise RowError(f"the date for {sku} is empty")
+        raise RowError(f"the date for {sku} is empty", "date_empty", sku=sku)
     try:
         day = parse_day(raw_day)
     except ValueError:
         raise RowError(f"date {_shown(raw_day)} for {sku} is not a date Stockbot reads: write it as "
-                       f"2026-11-20 or 2026/11/20 (day/month orders like 20/11/2026 are ambiguous)") from None
+                       f"2026-11-20 or 2026/11/20 (day/month orders like 20/11/2026 are ambiguous)", "bad_date",
+                       value=_shown(raw_day), sku=sku) from None
     if latest is not None and day > latest:
-        raise RowError(f"date {day.isoformat()} for {sku} is in the future")
+        raise RowError(f"date {day.isoformat()} for {sku} is in the future", "future_date", day=day.isoformat(),
+                       sku=sku)
     units = _quantity(_cell(cells, columns, "units"), "units", sku, allow_negative=False,
                       comma_thousands=comma_thousands, required=True,
                       negative_hint=" (returns are not counted as sales)")
@@ -783,7 +809,7 @@ def read_sales_file(path: str, mapping: Optional[Mapping[str, str]] = None, *, s
         try:
             row = parse_sales_row(cells, columns, table.comma_thousands, latest, table.unit == "line")
         except RowError as exc:
-            rejected.append((number, str(exc)))
+            rejected.append((number, exc.reason))
             continue
         key = (row.sku, row.day, row.warehouse)
         if key in totals:
