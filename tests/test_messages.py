@@ -319,3 +319,59 @@ def test_command_error_text_translates_the_quantity_kind():
     error = CommandError("missing_number", what="warning_level")
     assert command_error_text("en", "threshold", error).split("\n")[0] == "⚠️ The warning level is missing."
     assert command_error_text("zh", "threshold", error).split("\n")[0] == "⚠️ 缺少预警线。"
+
+
+# ---- messages that tell the truth ------------------------------------------------------------
+
+def _outlook(kind):
+    from bot.core.forecast import AdGuidance, Outlook
+
+    return Outlook(daily=10.0, days_of_cover=40.0, stockout_date=date(2026, 4, 11), suggested_qty=0,
+                   guidance=AdGuidance(kind), lead_days=7)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("tier", [Tier.WARNING, Tier.CRITICAL, Tier.OUT_OF_STOCK])
+def test_an_alert_never_says_scale_ads(lang, tier):
+    message = alert_message(lang, view(tier, 5, outlook=_outlook("scale")))
+    scale = t(lang, "guidance.scale", cover="40", lead=7)
+    assert scale not in all_text(message) and scale.split("—")[0].split("（")[0] not in all_text(message)
+    assert "40" in all_text(message)  # the days of cover are still shown
+
+
+def test_outlook_lines_keep_scale_ads_when_no_alert_is_open():
+    from bot.messages import outlook_lines
+
+    assert any("scaling ads" in line for line in outlook_lines("en", _outlook("scale")))
+    assert not any("scaling ads" in line for line in outlook_lines("en", _outlook("scale"), Tier.WARNING))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("tier", [Tier.WARNING, Tier.CRITICAL, Tier.OUT_OF_STOCK])
+def test_once_a_reorder_is_recorded_the_alert_stops_asking_for_one(lang, tier):
+    reorders = (ReorderView(quantity=2000, eta=date(2026, 3, 1), created_by="U0BUYER", late=True, note="PO-77"),)
+    message = alert_message(lang, view(tier, 5, reorders=reorders, acked_by="U0BUYER", acked_at=READ_AT))
+    status = status_text(message)
+    assert status.startswith(t(lang, f"alert.todo_ordered.{tier.name}"))
+    assert t(lang, f"alert.todo.{tier.name}") not in status
+    assert "2,000" in status and "PO-77" in status and "2026-03-01" in status
+    assert ("LATE" if lang == "en" else "已逾期") in status
+    # acknowledged and reordered: nothing left to press
+    assert not any(block["type"] == "actions" for block in message["blocks"])
+
+
+@pytest.mark.parametrize("lang, header, fallback", [
+    ("en", "*✅ Recovered · 连衣裙-红-XL · was OUT OF STOCK*",
+     "Recovered: 连衣裙-红-XL available 1,600 (warning level 1,500)"),
+    ("zh", "*✅ 已恢复 · 连衣裙-红-XL · 曾已断货*", "已恢复：连衣裙-红-XL 可用 1,600（预警线 1,500）"),
+])
+def test_a_recovered_alert_looks_resolved(lang, header, fallback):
+    message = alert_message(lang, view(Tier.OUT_OF_STOCK, 0, recovered_available=1600, recovered_at=READ_AT,
+                                       on_order=2000, outlook=_outlook("reorder_now")))
+    section = message["blocks"][0]
+    assert section["text"]["text"] == header
+    assert section["fields"][0]["text"] == t(lang, "alert.available", available="1,600")
+    assert len(section["fields"]) == 3  # what was on order has arrived
+    assert message["text"] == fallback
+    assert "⛔" not in all_text(message) and not any(block["type"] == "actions" for block in message["blocks"])
+    assert t(lang, "alert.todo.OUT_OF_STOCK") not in all_text(message)
