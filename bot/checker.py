@@ -20,7 +20,7 @@ from bot import messages, planning
 from bot.config import Settings
 from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
 from bot.notifier import Notifier, NotifyError
-from bot.sources import SalesRow, SourceError, StockRow
+from bot.sources import SalesRow, SourceError, StockRow, reason_of
 from bot.sources.registry import PUSH_SOURCE, Source, plan_sources
 from storage import repo
 from storage.db import session as open_session
@@ -430,7 +430,7 @@ class Checker:
             if source.sync_sales is not None:
                 source.sync_sales(self.engine, now)
         except SourceError as exc:
-            self._source_failed(source.name, str(exc), now)
+            self._source_failed(source.name, reason_of(exc), now)  # the Reason: worded in the reader's language
             return str(exc)
         self._source_succeeded(source.name, fingerprint, rows, unchanged, now)
         return None
@@ -476,7 +476,7 @@ class Checker:
                     repo.upsert_stock(conn, batch)
                     batch = []
             if count == 0:
-                raise SourceError("the read returned no stock rows")
+                raise SourceError("the read returned no stock rows", "read_empty")
             repo.upsert_stock(conn, batch)
         return count
 

@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 from bot.core.commands import CommandError
 from bot.core.forecast import Outlook, ReorderPoint
 from bot.core.tiers import Tier, level_for
-from bot.i18n import t
+from bot.i18n import STRINGS, t
 from bot.slack_text import (
     BUTTON_TEXT_MAX,
     CONTEXT_TEXT_MAX,
@@ -279,8 +279,30 @@ def reorder_reply_text(lang: str, sku: str, reorder: ReorderView) -> Mrkdwn:
              eta=_eta_text(lang, reorder.eta))
 
 
+def reason_text(lang: str, reason: str) -> Mrkdwn:
+    """Why a read or an imported row was refused, in the reader's language (a `bot.sources.Reason`
+    carries its code and details); any other text is shown escaped as it is."""
+    code = getattr(reason, "code", None)
+    if not code or f"reason.{code}" not in STRINGS["en"]:
+        return outside(reason)
+    detail = dict(reason.detail)
+    if f"field.{detail.get('label')}" in STRINGS["en"]:
+        detail["label"] = t(lang, f"field.{detail['label']}")
+    if "returns" in detail:
+        detail["hint"] = t(lang, "reason.returns_hint") if detail.pop("returns") else Mrkdwn("")
+    if "warehouse" in detail:
+        warehouse = detail.pop("warehouse")
+        detail["where"] = t(lang, "reason.where", warehouse=warehouse) if warehouse else Mrkdwn("")
+    if f"unit.{detail.get('unit')}" in STRINGS["en"]:
+        detail["unit"] = t(lang, f"unit.{detail['unit']}")
+    if "row" in detail:
+        detail["row"] = reason_text(lang, detail["row"])
+    return t(lang, f"reason.{code}", **detail)
+
+
+
 def source_failed_text(lang: str, source: str, error: str) -> Mrkdwn:
-    return t(lang, "source.failed", source=source, error=error)
+    return t(lang, "source.failed", source=source, error=reason_text(lang, error))
 
 
 def source_recovered_text(lang: str, source: str, rows: int) -> Mrkdwn:

@@ -11,8 +11,17 @@ from datetime import date, datetime
 from typing import Optional, Sequence
 
 from bot.core.tiers import Tier
-from bot.i18n import STRINGS, t
-from bot.messages import channel_text, mention, method_text, more_lines, qty, slack_time, tier_label
+from bot.i18n import t
+from bot.messages import (
+    channel_text,
+    mention,
+    method_text,
+    more_lines,
+    qty,
+    reason_text,
+    slack_time,
+    tier_label,
+)
 from bot.slack_text import TEXT_MAX, Mrkdwn, fit_lines, join, outside
 from storage.models import Reorder, SkuPlan, SourceState, Stock, Threshold, ThresholdChange
 
@@ -72,36 +81,17 @@ def source_status(lang: str, states: Sequence[SourceState], next_check: Optional
 MAX_REJECTED_SHOWN = 10
 
 
-def row_reason(lang: str, reason: str) -> Mrkdwn:
-    """Why an imported row was rejected, in the reader's language (a `bot.sources.files.Reason`
-    carries its code and details); any other text is shown escaped as it is."""
-    code = getattr(reason, "code", None)
-    if not code or f"row.{code}" not in STRINGS["en"]:
-        return outside(reason)
-    detail = dict(reason.detail)
-    if f"field.{detail.get('label')}" in STRINGS["en"]:
-        detail["label"] = t(lang, f"field.{detail['label']}")
-    if "returns" in detail:
-        detail["hint"] = t(lang, "row.returns_hint") if detail.pop("returns") else Mrkdwn("")
-    if "warehouse" in detail:
-        warehouse = detail.pop("warehouse")
-        detail["where"] = t(lang, "row.where", warehouse=warehouse) if warehouse else Mrkdwn("")
-    if f"unit.{detail.get('unit')}" in STRINGS["en"]:
-        detail["unit"] = t(lang, f"unit.{detail['unit']}")
-    return t(lang, f"row.{code}", **detail)
-
-
 def import_summary(lang: str, outcome) -> str:
     """What a file import did (a `bot.imports.ImportOutcome`): counts, then each rejected row."""
     if outcome.error:
-        return t(lang, "import.failed", file=outcome.file_name, error=outcome.error)
+        return t(lang, "import.failed", file=outcome.file_name, error=reason_text(lang, outcome.error))
     # (the file name and each reason are outside text: t() escapes and shortens them)
     unit_word = {"line": ("line", "lines", "行"), "row": ("row", "rows", "行")}.get(outcome.unit, ("row", "rows", "行"))
     units = unit_word[2] if lang == "zh" else unit_word[1]
     lines = [t(lang, f"import.done.{outcome.kind}", file=outcome.file_name, rows=qty(outcome.rows_read),
                units=units, skus=qty(outcome.skus), stored=qty(outcome.stored), rejected=qty(len(outcome.rejected)))]
     for number, reason in outcome.rejected[:MAX_REJECTED_SHOWN]:
-        lines.append(t(lang, "import.rejected_line", number=number, reason=row_reason(lang, reason),
+        lines.append(t(lang, "import.rejected_line", number=number, reason=reason_text(lang, reason),
                        unit=unit_word[2] if lang == "zh" else unit_word[0].capitalize()))
     if len(outcome.rejected) > MAX_REJECTED_SHOWN:
         lines.append(t(lang, "import.more_rejected", count=qty(len(outcome.rejected) - MAX_REJECTED_SHOWN)))

@@ -203,22 +203,22 @@ def _rejected(tmp_path, name: str, text: str, kind: str):
     return read.rejected
 
 
-def test_rejected_row_reasons_are_worded_in_each_language(tmp_path):
+def test_rejected_reason_texts_are_worded_in_each_language(tmp_path):
     import re
 
-    from bot.replies import row_reason
+    from bot.messages import reason_text
 
     rejected = _rejected(tmp_path, "stock.csv", BAD_STOCK_CSV, "stock") + \
         _rejected(tmp_path, "sales.csv", BAD_SALES_CSV, "sales")
     assert len(rejected) == 12 and all(reason.code for _, reason in rejected)
     for _, reason in rejected:
         # English reads exactly as the reason always did (the CLI and logs print that text)...
-        assert row_reason("en", reason) == str(reason)
+        assert reason_text("en", reason) == str(reason)
         # ...and Chinese has no English left but SKUs, numbers, values quoted from the file and dates.
-        chinese = row_reason("zh", reason)
+        chinese = reason_text("zh", reason)
         leftover = re.sub(r"SKU\d?|'[^']*'|\d[\d,./-]*|…", "", chinese)
         assert not re.search(r"[A-Za-z]{2,}", leftover), (str(reason), chinese)
-    assert row_reason("zh", rejected[0][1]) == "SKU1 的可用库存 '很多' 不是整数"
+    assert reason_text("zh", rejected[0][1]) == "SKU1 的可用库存 '很多' 不是整数"
 
 
 def test_a_chinese_workspace_gets_the_import_summary_all_in_chinese(start_bot, slack):
@@ -230,3 +230,22 @@ def test_a_chinese_workspace_gets_the_import_summary_all_in_chinese(start_bot, s
     [summary] = slack.wait_for("chat.postMessage", lambda p: p.get("channel") == DM)
     assert "• 第 4 行：SKU9 的可用库存 '很多' 不是整数" in summary["text"], summary["text"]
     assert "is not a whole number" not in summary["text"]
+
+
+def test_a_chinese_workspace_hears_of_a_broken_source_in_chinese(start_bot, slack, stock_file):
+    from tests.conftest import ALERT_CHANNEL
+
+    bot = start_bot(language="zh")
+    stock_file.write_text("sku,available\nSKU1,很多\n", encoding="utf-8")
+    bot.checker.run_check()
+    stock_file.unlink()
+    bot.checker.run_check()  # a second failure is not posted again, even with another reason
+    [notice] = slack.posts(ALERT_CHANNEL)
+    assert "stock.csv 第 2 行：SKU1 的可用库存 '很多' 不是整数" in notice["text"], notice["text"]
+    assert "line" not in notice["text"] and "is not a whole number" not in notice["text"]
+    upload = slack.add_file("库存.xls", b"\xd0\xcf\x11\xe0")  # not a file Stockbot can import
+    bot.event({"type": "message", "channel_type": "im", "channel": DM, "user": "U0BUYER", "text": "",
+               "ts": "1764000000.000200", "files": [{"id": upload}]})
+    bot.settle()
+    [summary] = slack.wait_for("chat.postMessage", lambda p: p.get("channel") == DM)
+    assert "库存.xls 不是 CSV 或 XLSX 文件" in summary["text"], summary["text"]

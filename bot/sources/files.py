@@ -45,7 +45,7 @@ from functools import cached_property
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from bot.core.commands import MAX_QUANTITY, SKU_MAX_LENGTH
-from bot.sources import SalesRow, SourceError, StockRow
+from bot.sources import Reason, SalesRow, SourceError, StockRow
 
 STOCK_REQUIRED = ("sku", "available")
 STOCK_OPTIONAL = ("warehouse", "name", "on_order")
@@ -212,25 +212,12 @@ def _list(headers: Sequence[str], limit: int = 200) -> str:
 
 # ---- cell values ---------------------------------------------------------------------
 
-class Reason(str):
-    """Why a row was rejected, in English, with a `code` and `detail` so a reply can word it
-    in the user's language (bot/i18n.py `row.<code>`)."""
-
-    code: Optional[str]
-    detail: dict
-
-    def __new__(cls, text: str, code: Optional[str] = None, **detail: Any) -> "Reason":
-        reason = super().__new__(cls, text)
-        reason.code, reason.detail = code, detail
-        return reason
-
-
 class RowError(ValueError):
     """One row cannot be used; the message says why, without the line number."""
 
     def __init__(self, text: str, code: Optional[str] = None, **detail: Any) -> None:
         super().__init__(text)
-        self.reason = Reason(text, code, **detail)
+        self.reason = text if isinstance(text, Reason) and code is None else Reason(text, code, **detail)
 
 
 def parse_quantity(value: Any, *, allow_negative: bool = False, comma_thousands: bool = True) -> Optional[int]:
@@ -416,7 +403,7 @@ def _csv_table(path: str, encoding: Optional[str]) -> _Table:
     rows = numbered()
     first = next(rows, None)
     if first is None:
-        raise SourceError(f"{name} is empty")
+        raise SourceError(f"{name} is empty", "file_empty", name=name)
     return _Table(path=path, unit="line", where=name, header=first[1], header_number=first[0], rows=rows,
                   comma_thousands=delimiter != ";")
 
@@ -470,13 +457,13 @@ def _xlsx_table(path: str, sheet: Optional[str]) -> _Table:
     rows = numbered()
     first = next(rows, None)
     if first is None:
-        raise SourceError(f"{where} is empty")
+        raise SourceError(f"{where} is empty", "file_empty", name=where)
     return _Table(path=path, unit="row", where=where, header=first[1], header_number=first[0], rows=rows)
 
 
 def _open_error(path: str, exc: OSError) -> SourceError:
     if isinstance(exc, FileNotFoundError):
-        return SourceError(f"file not found: {path}")
+        return SourceError(f"file not found: {path}", "file_not_found", path=path)
     if isinstance(exc, IsADirectoryError):
         return SourceError(f"{path} is a folder, not a file")
     return SourceError(f"cannot open {path}: {exc.strerror or exc}")
@@ -654,10 +641,11 @@ def read_stock_file(path: str, mapping: Optional[Mapping[str, str]] = None, *, s
                 raise RowError(_duplicate(row, first, table.unit))
         except RowError as exc:
             table.rows.close()  # closes the XLSX workbook
-            raise SourceError(f"{table.where}, {table.unit} {number}: {exc}") from None
+            raise SourceError(f"{table.where}, {table.unit} {number}: {exc}", "row_in_file", where=table.where,
+                              unit=table.unit, number=number, row=exc.reason) from None
         rows.append(row)
     if not rows:
-        raise SourceError(f"{table.where} has a header but no rows")
+        raise SourceError(f"{table.where} has a header but no rows", "no_rows", where=table.where)
     return StockRead(path=path, rows=rows, columns=columns)
 
 
@@ -686,7 +674,7 @@ def import_stock_file(path: str, mapping: Optional[Mapping[str, str]] = None, *,
             continue
         rows.append(row)
     if rows_read == 0:
-        raise SourceError(f"{table.where} has a header but no rows")
+        raise SourceError(f"{table.where} has a header but no rows", "no_rows", where=table.where)
     return ImportResult(rows=rows, rows_read=rows_read, rejected=rejected, unknown_headers=columns.unknown,
                         path=path, unit=table.unit)
 
@@ -816,7 +804,7 @@ def read_sales_file(path: str, mapping: Optional[Mapping[str, str]] = None, *, s
             merged += 1
         totals[key] = totals.get(key, 0) + row.units
     if rows_read == 0:
-        raise SourceError(f"{table.where} has a header but no rows")
+        raise SourceError(f"{table.where} has a header but no rows", "no_rows", where=table.where)
     rows = [SalesRow(sku=sku, day=day, units=units, warehouse=warehouse)
             for (sku, day, warehouse), units in totals.items()]
     return SalesImport(rows=rows, rows_read=rows_read, rejected=rejected, unknown_headers=columns.unknown,
