@@ -256,3 +256,24 @@ def test_hostile_text_within_limits_on_the_app_home(bot, slack, stock_file):
     [publish] = slack.wait_for("views.publish")
     assert_safe(publish["view"])
     assert blocks_problem(publish["view"]["blocks"]) is None
+
+
+def test_hostile_text_echoed_by_listeners_is_escaped(bot, slack, stock_file):
+    """The replies listeners word themselves: /stock set's warehouse, the which-warehouse question,
+    /campaign add and list with a hostile campaign name."""
+    stock_file.write_text("sku,warehouse,available\nSKU123,<!here>,40\nSKU123,B&Q,50\n", encoding="utf-8")
+    bot.ask("/threshold", "set SKU123 10")
+    bot.checker.run_check()
+    question = bot.ask("/stock", "set SKU123 5")  # two warehouses: which one?
+    assert_safe(question)
+    assert "&lt;!here&gt;" in question and "B&amp;Q" in question
+    refused = bot.ask("/stock", "set SKU123 5 warehouse <!here>")  # a warehouse name follows the SKU rules
+    assert_safe(refused)
+    assert "`&lt;!here&gt;`" in refused
+    start = repo.utcnow().date() + timedelta(days=3)
+    added = bot.ask("/campaign", f"add SKU123 {start} {start + timedelta(days=1)} x2 {PING} & {LINK}")
+    assert_safe(added)
+    assert "&lt;!channel&gt; &amp; &lt;https:\u2060//evil.example" in added
+    listed = bot.ask("/campaign", "list")
+    assert_safe(listed)
+    assert "&lt;!channel&gt;" in listed
