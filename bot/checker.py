@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import messages, planning
+from bot import messages, notices, planning
 from bot.config import Settings
 from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
 from bot.notifier import Notifier, NotifyError
@@ -228,7 +228,7 @@ class Checker:
             if problem.reported_at is not None or not ops or ops == channel:
                 return
             try:
-                self.notifier.post(ops, messages.channel_refused_text(self.lang, channel, error))
+                self.notifier.post(ops, notices.channel_refused_text(self.lang, channel, error))
             except NotifyError as exc:
                 log.error("could not tell %s that %s refuses alerts: %s", ops, channel, exc)
                 return
@@ -246,7 +246,7 @@ class Checker:
         ops = self.settings.ops_channel_or_alerts
         if problem is not None and problem.reported_at is not None and ops and ops != channel:
             try:
-                self.notifier.post(ops, messages.channel_works_again_text(self.lang, channel))
+                self.notifier.post(ops, notices.channel_works_again_text(self.lang, channel))
             except NotifyError as exc:
                 log.error("Slack refused the channel recovery notice: %s", exc)
 
@@ -491,7 +491,7 @@ class Checker:
         if first_failure and self.settings.ops_channel_or_alerts:
             try:
                 self.notifier.post(self.settings.ops_channel_or_alerts,
-                                   messages.source_failed_text(self.lang, spec, error))
+                                   notices.source_failed_text(self.lang, spec, error))
             except NotifyError as exc:
                 log.error("Slack refused the source failure notice: %s", exc)
 
@@ -509,6 +509,6 @@ class Checker:
         if was_failing and self.settings.ops_channel_or_alerts:
             try:
                 self.notifier.post(self.settings.ops_channel_or_alerts,
-                                   messages.source_recovered_text(self.lang, spec, rows_read))
+                                   notices.source_recovered_text(self.lang, spec, rows_read))
             except NotifyError as exc:
                 log.error("Slack refused the source recovery notice: %s", exc)

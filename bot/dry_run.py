@@ -15,7 +15,7 @@ from typing import Optional, TextIO
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot import messages, planning
+from bot import messages, notices, planning
 from bot.config import Settings
 from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
 from bot.notifier import blocks_as_text
@@ -52,7 +52,7 @@ def dry_run(settings: Settings, engine: Engine, out: TextIO, now: Optional[datet
         out.write(f"{source.name}: read {len(rows):,} rows for {len({row.sku for row in rows}):,} SKUs\n")
     ops = settings.ops_channel_or_alerts or "(no OPS_CHANNEL)"
     for name, problem in failures:
-        notice = blocks_as_text(None, messages.source_failed_text(lang, name, problem))
+        notice = blocks_as_text(None, notices.source_failed_text(lang, name, problem))
         out.write(f"\n--- would post to {ops} ---\n{notice}\n")
     if not plan.sources and not plan.errors:
         out.write("No stock source is configured: set STOCK_SOURCE (csv:PATH, xlsx:PATH, file:FOLDER, tiktok, sql).\n")

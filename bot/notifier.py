@@ -11,8 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.messages import plain_message_text
-from bot.slack_text import unescape
+from bot.slack_text import TEXT_MAX, Mrkdwn, clip, unescape
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +20,21 @@ log = logging.getLogger(__name__)
 BLOCKS_REFUSED = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long", "invalid_arguments"})
 # Slack refused the channel: nothing sent there can work until someone fixes the channel.
 CHANNEL_REFUSED = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+
+
+def plain_message_text(text: str, blocks: Optional[list]) -> Mrkdwn:
+    """A message Slack refused as blocks, as one plain text: what the blocks said, within Slack's limits.
+
+    The blocks' texts were escaped when they were built, so they are safe as they are.
+    """
+    lines: list[str] = []
+    for block in blocks or []:
+        if block.get("type") in ("section", "header") and block.get("text"):
+            lines.append(block["text"].get("text", ""))
+        lines.extend(item.get("text", "").replace("\n", ": ") for item in block.get("fields", []))
+        if block.get("type") == "context":
+            lines.extend(element.get("text", "") for element in block.get("elements", []))
+    return Mrkdwn(clip("\n".join(lines) or text, TEXT_MAX))
 
 
 class NotifyError(Exception):

@@ -18,10 +18,10 @@ from bot.messages import (
     method_text,
     more_lines,
     qty,
-    reason_text,
     slack_time,
     tier_label,
 )
+from bot.notices import reason_text
 from bot.slack_text import TEXT_MAX, Mrkdwn, fit_lines, join, outside
 from storage.models import Reorder, SkuPlan, SourceState, Stock, Threshold, ThresholdChange
 

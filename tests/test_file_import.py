@@ -206,7 +206,7 @@ def _rejected(tmp_path, name: str, text: str, kind: str):
 def test_rejected_reason_texts_are_worded_in_each_language(tmp_path):
     import re
 
-    from bot.messages import reason_text
+    from bot.notices import reason_text
 
     rejected = _rejected(tmp_path, "stock.csv", BAD_STOCK_CSV, "stock") + \
         _rejected(tmp_path, "sales.csv", BAD_SALES_CSV, "sales")

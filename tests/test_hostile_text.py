@@ -14,11 +14,12 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from bot import messages, replies
+from bot import messages, notices, replies
 from bot.core.commands import CommandError
 from bot.core.forecast import AdGuidance, Outlook, ReorderPoint
 from bot.core.tiers import Tier
 from bot.imports import ImportOutcome
+from bot.notifier import plain_message_text
 from bot.slack_text import SECTION_TEXT_MAX, TEXT_MAX, clip, fit_lines, outside
 from storage import repo
 from storage.db import session as open_session
@@ -133,15 +134,15 @@ def test_every_message_builder_escapes_and_keeps_limits(lang, bad):
     for view in alert_views(bad):
         assert_safe(messages.alert_message(lang, view))
         assert_safe(messages.reminder_text(lang, view))
-        assert_safe(messages.plain_message_text("x", messages.alert_message(lang, view)["blocks"]))
+        assert_safe(plain_message_text("x", messages.alert_message(lang, view)["blocks"]))
     reorder = messages.ReorderView(5, date(2026, 3, 9), "U0BUYER", note=bad)
     assert_safe(messages.recovery_text(lang, bad, 10, 5))
     assert_safe(messages.reorder_reply_text(lang, bad, reorder))
-    assert_safe(messages.source_failed_text(lang, bad, bad))
-    assert_safe(messages.source_recovered_text(lang, bad, 3))
-    assert_safe(messages.channel_refused_text(lang, bad, bad))
-    assert_safe(messages.channel_refused_text(lang, "C0ALERTS", "not_in_channel"))
-    assert_safe(messages.channel_works_again_text(lang, bad))
+    assert_safe(notices.source_failed_text(lang, bad, bad))
+    assert_safe(notices.source_recovered_text(lang, bad, 3))
+    assert_safe(notices.channel_refused_text(lang, bad, bad))
+    assert_safe(notices.channel_refused_text(lang, "C0ALERTS", "not_in_channel"))
+    assert_safe(notices.channel_works_again_text(lang, bad))
     assert_safe(messages.channel_text(lang, bad))
     assert_safe(messages.command_error_text(lang, "threshold", CommandError("sku_bad_chars", sku=bad)))
     assert_safe(messages.command_error_text(lang, "stock", CommandError("unexpected_words", words=bad)))
