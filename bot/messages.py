@@ -173,8 +173,12 @@ def alert_message(lang: str, view: AlertView) -> dict:
     ]
     if view.on_order and not recovered:
         fields.append({"type": "mrkdwn", "text": t(lang, "alert.on_order", on_order=qty(view.on_order))})
-    read = (t(lang, "alert.stale", when=slack_time(view.read_at), source=view.stale_source)
-            if view.stale_source and not recovered else t(lang, "alert.read_at", when=slack_time(view.read_at)))
+    if recovered:  # the stock shown is the recovered reading
+        read = t(lang, "alert.read_at", when=slack_time(view.recovered_at or view.read_at))
+    elif view.stale_source:
+        read = t(lang, "alert.stale", when=slack_time(view.read_at), source=view.stale_source)
+    else:
+        read = t(lang, "alert.read_at", when=slack_time(view.read_at))
     blocks: list[dict] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": clip(heading, SECTION_TEXT_MAX)}, "fields": fields},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(read, CONTEXT_TEXT_MAX)}]},

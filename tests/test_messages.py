@@ -375,3 +375,6 @@ def test_a_recovered_alert_looks_resolved(lang, header, fallback):
     assert message["text"] == fallback
     assert "⛔" not in all_text(message) and not any(block["type"] == "actions" for block in message["blocks"])
     assert t(lang, "alert.todo.OUT_OF_STOCK") not in all_text(message)
+    later = datetime(2026, 3, 4, 8, 0, tzinfo=timezone.utc)
+    recovered_later = alert_message(lang, view(Tier.OUT_OF_STOCK, 0, recovered_available=1600, recovered_at=later))
+    assert slack_time(later) in recovered_later["blocks"][1]["elements"][0]["text"]  # when that stock was read
