@@ -99,6 +99,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "reason.no_rows": "{where} has a header but no rows",
         "reason.read_empty": "the read returned no stock rows",
         "reason.not_csv_xlsx": "{name} is not a CSV or XLSX file",
+        "reason.fetch_slack_error": "Slack answered {error}",
+        "reason.fetch_scope": "Slack answered {error} (add the files:read scope to the Slack app and reinstall it)",
+        "reason.fetch_too_large": "the file is larger than {mb} MB",
+        "reason.fetch_no_link": "Slack gave no download link (is it an external file, e.g. Google Drive?)",
+        "reason.fetch_untrusted": "the download link is not on slack.com",
+        "reason.fetch_failed": "the download failed ({why})",
+        "reason.fetch_sign_in": "Slack sent a sign-in page instead of the file (add the files:read scope to the Slack "
+                                "app and reinstall it)",
         "reason.date_empty": "the date for {sku} is empty",
         "reason.bad_date": "date {value} for {sku} is not a date Stockbot reads: write it as 2026-11-20 or 2026/11/20 "
                         "(day/month orders like 20/11/2026 are ambiguous)",
@@ -408,6 +416,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "reason.no_rows": "{where} 只有表头，没有数据行",
         "reason.read_empty": "读取结果里没有任何库存行",
         "reason.not_csv_xlsx": "{name} 不是 CSV 或 XLSX 文件",
+        "reason.fetch_slack_error": "Slack 返回错误 {error}",
+        "reason.fetch_scope": "Slack 返回错误 {error}（请为 Slack 应用添加 files:read 权限并重新安装）",
+        "reason.fetch_too_large": "文件超过 {mb} MB",
+        "reason.fetch_no_link": "Slack 没有提供下载链接（是否为外部文件，例如 Google Drive？）",
+        "reason.fetch_untrusted": "下载链接不在 slack.com 上",
+        "reason.fetch_failed": "下载失败（{why}）",
+        "reason.fetch_sign_in": "Slack 返回了登录页而不是文件（请为 Slack 应用添加 files:read 权限并重新安装）",
         "reason.date_empty": "{sku} 的日期为空",
         "reason.bad_date": "{sku} 的日期 {value} 无法识别：请写成 2026-11-20 或 2026/11/20"
                            "（20/11/2026 这样的日/月顺序有歧义）",

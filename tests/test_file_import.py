@@ -249,3 +249,9 @@ def test_a_chinese_workspace_hears_of_a_broken_source_in_chinese(start_bot, slac
     bot.settle()
     [summary] = slack.wait_for("chat.postMessage", lambda p: p.get("channel") == DM)
     assert "库存.xls 不是 CSV 或 XLSX 文件" in summary["text"], summary["text"]
+    elsewhere = slack.add_file("b.csv", b"sku,available\n", url="https://files.evil.example/b.csv")
+    bot.event({"type": "message", "channel_type": "im", "channel": DM, "user": "U0BUYER", "text": "",
+               "ts": "1764000000.000300", "files": [{"id": elsewhere, "name": "b.csv"}]})
+    bot.settle()
+    replies = slack.wait_for("chat.postMessage", lambda p: p.get("channel") == DM, count=2)
+    assert "❌ 无法从 Slack 获取 *b.csv*：下载链接不在 slack.com 上" in replies[1]["text"], replies[1]["text"]
