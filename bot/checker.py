@@ -16,20 +16,26 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import messages, planning
+from bot import messages, notices, planning
 from bot.config import Settings
 from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
 from bot.notifier import Notifier, NotifyError
-from bot.sources import SalesRow, SourceError, StockRow
+from bot.sources import SalesRow, SourceError, StockRow, reason_of
 from bot.sources.registry import PUSH_SOURCE, Source, plan_sources
 from storage import repo
 from storage.db import session as open_session
-from storage.models import Alert, Episode, Reorder
+from storage.models import Alert, ChannelProblem, Episode, Reorder
 
 log = logging.getLogger(__name__)
 
 STOCK_WRITE_BATCH = 5000
 LAST_CHECK_KEY = "last_check_at"
+CHANNEL_RETRY_MAX = timedelta(hours=6)
+
+
+def channel_retry_delay(failures: int, check_interval: timedelta) -> timedelta:
+    """After the first refusal the next check tries again; then 1, 3, 7 … check intervals, at most 6 hours."""
+    return min(check_interval * (2 ** (max(failures, 1) - 1) - 1), CHANNEL_RETRY_MAX)
 
 
 @dataclass
@@ -55,6 +61,10 @@ class Checker:
         self._soon: set[str] = set()
         self._soon_changed = threading.Condition()
         self._soon_worker: Optional[threading.Thread] = None
+        # Channels Slack refuses: the stored problems as of this check's start, and the channels
+        # not to try again in this check (refused earlier in it, or waiting for their backoff).
+        self._channel_problems: dict[str, ChannelProblem] = {}
+        self._skip_channels: set[str] = set()
 
     def check_soon(self, skus: Iterable[str]) -> None:
         """Check these SKUs as soon as possible, without making the caller wait."""
@@ -86,6 +96,10 @@ class Checker:
         report = CheckReport()
         with self._lock:
             now = now or repo.utcnow()
+            with open_session(self.engine) as session:
+                self._channel_problems = repo.channel_problems(session)
+            self._skip_channels = {channel for channel, problem in self._channel_problems.items()
+                                   if now < problem.next_try_at}
             if skus is None:
                 report.source_errors = self.sync_sources(now)
             remind_after = timedelta(hours=self.settings.remind_after_hours)
@@ -165,6 +179,8 @@ class Checker:
         if not channel:
             log.error("no channel for %s: set ALERT_CHANNEL or a channel on the threshold", candidate.sku)
             return False
+        if channel in self._skip_channels:  # refused: tried again after its backoff, never twice a check
+            return False
         alert = Alert(episode_id=episode_id, sku=candidate.sku, tier=int(tier), channel=channel,
                       posted_at=now, available=candidate.available, on_order=on_order,
                       warning_level=candidate.warning_level, critical_level=candidate.critical_level,
@@ -183,25 +199,69 @@ class Checker:
             try:
                 alert.ts = self.notifier.post(channel, payload["text"], payload["blocks"])
             except NotifyError as exc:
-                # Release the claim: the next check tries again.
+                # Release the claim: a later check tries again.
                 log.error("Slack refused the %s alert for %s in %s: %s", tier.word, candidate.sku, channel, exc)
                 session.delete(alert)
                 session.commit()
+                if exc.channel_refused:
+                    self._channel_refused(channel, str(exc), now)
                 return False
             session.add(alert)
             session.commit()
+        self._channel_works(channel)
         return True
+
+    def _channel_refused(self, channel: str, error: str, now: datetime) -> None:
+        """Remember the refusal (in the database: a restart must not report it again), back off,
+        and tell OPS_CHANNEL once, in plain words, how to fix it."""
+        self._skip_channels.add(channel)
+        with open_session(self.engine) as session:
+            problem = session.get(ChannelProblem, channel) or ChannelProblem(
+                channel=channel, error=error, first_failed_at=now, next_try_at=now)
+            problem.error, problem.failures = error[:64], problem.failures + 1
+            problem.next_try_at = now + channel_retry_delay(
+                problem.failures, timedelta(seconds=self.settings.check_interval_seconds))
+            session.add(problem)
+            session.commit()
+            self._channel_problems[channel] = problem
+            ops = self.settings.ops_channel_or_alerts
+            if problem.reported_at is not None or not ops or ops == channel:
+                return
+            try:
+                self.notifier.post(ops, notices.channel_refused_text(self.lang, channel, error))
+            except NotifyError as exc:
+                log.error("could not tell %s that %s refuses alerts: %s", ops, channel, exc)
+                return
+            problem.reported_at = now
+            session.add(problem)
+            session.commit()
+
+    def _channel_works(self, channel: str) -> None:
+        if channel not in self._channel_problems:
+            return
+        with open_session(self.engine) as session:
+            problem = repo.clear_channel_problem(session, channel)
+            session.commit()
+        del self._channel_problems[channel]
+        ops = self.settings.ops_channel_or_alerts
+        if problem is not None and problem.reported_at is not None and ops and ops != channel:
+            try:
+                self.notifier.post(ops, notices.channel_works_again_text(self.lang, channel))
+            except NotifyError as exc:
+                log.error("Slack refused the channel recovery notice: %s", exc)
 
     def _remind(self, alert: Alert, now: datetime) -> None:
         with open_session(self.engine) as session:
             stored = session.get(Alert, alert.id)
-            if stored is None or stored.ts is None or stored.acked_by:
+            if stored is None or stored.ts is None or stored.acked_by or stored.channel in self._skip_channels:
                 return
             view = self._alert_view(session, stored, now)
             try:
                 self.notifier.post(stored.channel, messages.reminder_text(self.lang, view), thread_ts=stored.ts)
             except NotifyError as exc:
                 log.error("Slack refused the reminder for %s: %s", stored.sku, exc)
+                if exc.channel_refused:
+                    self._channel_refused(stored.channel, str(exc), now)
                 return
             stored.last_reminded_at = now
             session.add(stored)
@@ -370,7 +430,7 @@ class Checker:
             if source.sync_sales is not None:
                 source.sync_sales(self.engine, now)
         except SourceError as exc:
-            self._source_failed(source.name, str(exc), now)
+            self._source_failed(source.name, reason_of(exc), now)  # the Reason: worded in the reader's language
             return str(exc)
         self._source_succeeded(source.name, fingerprint, rows, unchanged, now)
         return None
@@ -416,7 +476,7 @@ class Checker:
                     repo.upsert_stock(conn, batch)
                     batch = []
             if count == 0:
-                raise SourceError("the read returned no stock rows")
+                raise SourceError("the read returned no stock rows", "read_empty")
             repo.upsert_stock(conn, batch)
         return count
 
@@ -431,7 +491,7 @@ class Checker:
         if first_failure and self.settings.ops_channel_or_alerts:
             try:
                 self.notifier.post(self.settings.ops_channel_or_alerts,
-                                   messages.source_failed_text(self.lang, spec, error))
+                                   notices.source_failed_text(self.lang, spec, error))
             except NotifyError as exc:
                 log.error("Slack refused the source failure notice: %s", exc)
 
@@ -449,6 +509,6 @@ class Checker:
         if was_failing and self.settings.ops_channel_or_alerts:
             try:
                 self.notifier.post(self.settings.ops_channel_or_alerts,
-                                   messages.source_recovered_text(self.lang, spec, rows_read))
+                                   notices.source_recovered_text(self.lang, spec, rows_read))
             except NotifyError as exc:
                 log.error("Slack refused the source recovery notice: %s", exc)

@@ -66,8 +66,16 @@ def cmd_worker(settings: Settings) -> None:
     scheduler.shutdown()
 
 
-def cmd_check(settings: Settings) -> int:
+def cmd_check(settings: Settings, dry_run: bool = False) -> int:
     from bot.app import build_context
+
+    if dry_run:  # no Slack token needed, nothing sent or stored
+        from bot.dry_run import dry_run as print_dry_run
+        from storage.db import init_db, make_engine
+
+        engine = make_engine(settings.database_url)
+        init_db(engine)
+        return print_dry_run(settings, engine, sys.stdout)
 
     _require(settings, "stockbot check", "SLACK_BOT_TOKEN")
     report = build_context(settings).checker.run_check()
@@ -102,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve Slack (HTTP on $PORT, or Socket Mode) and run the scheduler")
     sub.add_parser("worker", help="run the scheduled checks only (split deployments)")
-    sub.add_parser("check", help="run one check now, then exit (for cron)")
+    check = sub.add_parser("check", help="run one check now, then exit (for cron)")
+    check.add_argument("--dry-run", action="store_true",
+                       help="read the stock sources and print what would be posted; no Slack token needed, "
+                            "nothing is sent or stored")
     sales = sub.add_parser("import-sales", help="import daily sales history from a CSV/XLSX export")
     sales.add_argument("file", help="columns sku, date, units[, warehouse] (STOCK_COLUMNS maps other headers)")
     demo = sub.add_parser("demo", help="no Slack needed: sample catalogue, checks, alerts printed here")
@@ -126,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "worker":
             cmd_worker(settings)
         elif args.command == "check":
-            return cmd_check(settings)
+            return cmd_check(settings, args.dry_run)
         elif args.command == "import-sales":
             return cmd_import_sales(settings, args.file)
     except ConfigError as exc:

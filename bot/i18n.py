@@ -5,6 +5,8 @@ Keys are looked up by the message builders in `bot.messages`; nothing else holds
 
 from __future__ import annotations
 
+from bot.slack_text import Mrkdwn, outside
+
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
         # tiers
@@ -26,18 +28,39 @@ STRINGS: dict[str, dict[str, str]] = {
         "alert.fallback": "{tier}: {sku} available {available} ({level_name} {level})",
         "alert.level_name.warning": "warning level",
         "alert.level_name.critical": "critical level",
-        "alert.acked": "✅ Acknowledged by <@{user}> {when}",
-        "alert.reorder": "📦 Reorder placed: {quantity} by <@{user}>{eta}",
+        "alert.acked": "✅ Acknowledged by {user} {when}",
+        "alert.reorder": "📦 Reorder placed: {quantity} by {user}{eta}{note}",
         "alert.reorder_eta": ", ETA {eta}",
         "alert.reorder_late": "⚠️ Reorder of {quantity} is LATE: ETA was {eta} and stock has not recovered.",
         "alert.recovered": "✅ Recovered {when}: available {available}, above the warning level {level}.",
+        "alert.title_recovered": "✅ Recovered · {sku} · was {tier}",
+        "alert.fallback_recovered": "Recovered: {sku} available {available} (warning level {level})",
+        "alert.todo_ordered.WARNING": "Reorder placed: watch for it to land.",
+        "alert.todo_ordered.CRITICAL": "Reorder on its way. Consider slowing ad spend until stock lands.",
+        "alert.todo_ordered.OUT_OF_STOCK": "Sold out, reorder on its way. Pause ads for this SKU until stock lands.",
+        "alert.reorder_note": " — {note}",
+        "alert.more_reorders": "…and {count} more reorders",
+        "more.lines": "…and {count} more",
+        "channel.refused": "⚠️ I can't post stock alerts to {channel}: {reason}\n"
+                           "Alerts for that channel wait (other channels are not held up) and I try again at later "
+                           "checks.",
+        "channel.reason.not_in_channel": "I'm not a member of it. Open the channel and type `/invite @Stockbot`.",
+        "channel.reason.channel_not_found": "Slack says it doesn't exist or I can't see it (a private channel I "
+                                            "wasn't invited to, or a deleted one). In that channel type `/invite "
+                                            "@Stockbot`, or send the SKU's alerts elsewhere: `/threshold set SKU123 "
+                                            "1500 channel #stock-alerts`.",
+        "channel.reason.is_archived": "it is archived. Unarchive it and type `/invite @Stockbot` there, or send the "
+                                      "SKU's alerts elsewhere: `/threshold set SKU123 1500 channel #stock-alerts`.",
+        "channel.reason.other": "Slack answered `{error}`.",
+        "channel.works_again": "✅ I can post to {channel} again; its waiting alerts are going out.",
+        "reply.channel_unusable": "⚠️ I can't post to {channel}: {reason}\nNothing was changed.",
         "button.ack": "Acknowledge",
         "button.reordered": "Mark reorder placed",
         # thread replies
         "reminder": "⏰ Reminder: *{sku}* is still {tier}: available {available} (level {level}). "
                     "Nobody has acknowledged this alert yet.",
         "recovery": "✅ *{sku}* recovered: available {available}, above the warning level {level}.",
-        "reorder_reply": "📦 <@{user}> placed a reorder of {quantity} for *{sku}*{eta}.",
+        "reorder_reply": "📦 {user} placed a reorder of {quantity} for *{sku}*{eta}.",
         "source.failed": "⚠️ Stock source `{source}` could not be read: {error}\n"
                          "No alerts come from it until it is fixed; the last good stock numbers are kept.",
         "source.recovered": "✅ Stock source `{source}` is readable again ({rows} rows).",
@@ -58,6 +81,41 @@ STRINGS: dict[str, dict[str, str]] = {
         "import.rejected_line": "• {unit} {number}: {reason}",
         "import.more_rejected": "…and {count} more",
         "import.unknown_headers": "Columns not used: {headers}",
+        "reason.too_many_values": "has {count} values but the header has {width} columns (a comma inside a value that "
+                               "is not in quotes?)",
+        "reason.too_few_values": "has {count} values but the header has {width} columns",
+        "reason.sku_empty": "the SKU is empty",
+        "reason.sku_too_long": "SKU {sku}… is longer than {max} characters",
+        "reason.negative": "{label} {value} for {sku} is negative{hint}",
+        "reason.returns_hint": " (returns are not counted as sales)",
+        "reason.not_whole": "{label} {value} for {sku} is not a whole number",
+        "reason.value_empty": "{label} for {sku} is empty",
+        "reason.too_large": "{label} {value} for {sku} is too large (at most {max})",
+        "reason.duplicate": "{sku}{where} is listed twice (first on {unit} {first}); keep one row per SKU and warehouse",
+        "reason.where": " in warehouse {warehouse}",
+        "reason.file_empty": "{name} is empty",
+        "reason.file_not_found": "file not found: {path}",
+        "reason.row_in_file": "{where}, {unit} {number}: {row}",
+        "reason.no_rows": "{where} has a header but no rows",
+        "reason.read_empty": "the read returned no stock rows",
+        "reason.not_csv_xlsx": "{name} is not a CSV or XLSX file",
+        "reason.fetch_slack_error": "Slack answered {error}",
+        "reason.fetch_scope": "Slack answered {error} (add the files:read scope to the Slack app and reinstall it)",
+        "reason.fetch_too_large": "the file is larger than {mb} MB",
+        "reason.fetch_no_link": "Slack gave no download link (is it an external file, e.g. Google Drive?)",
+        "reason.fetch_untrusted": "the download link is not on slack.com",
+        "reason.fetch_failed": "the download failed ({why})",
+        "reason.fetch_sign_in": "Slack sent a sign-in page instead of the file (add the files:read scope to the Slack "
+                                "app and reinstall it)",
+        "reason.date_empty": "the date for {sku} is empty",
+        "reason.bad_date": "date {value} for {sku} is not a date Stockbot reads: write it as 2026-11-20 or 2026/11/20 "
+                        "(day/month orders like 20/11/2026 are ambiguous)",
+        "reason.future_date": "date {day} for {sku} is in the future",
+        "field.available": "available",
+        "field.on_order": "on_order",
+        "field.units": "units",
+        "unit.line": "line",
+        "unit.row": "row",
         "import.checking": "SKUs below their levels are being alerted now.",
         "import.failed": "❌ Could not import *{file}*: {error}\nNothing was changed.",
         "import.fetch_failed": "❌ Could not get *{file}* from Slack: {error}",
@@ -104,7 +162,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.stock_no_levels": "No threshold set: `/threshold set {sku} 1500`.",
         "reply.stock_state_ok": "State: OK.",
         "reply.stock_state_alert": "State: {tier} alert open since {when}{acked}.",
-        "reply.stock_state_acked": ", acknowledged by <@{user}>",
+        "reply.stock_state_acked": ", acknowledged by {user}",
         "reply.stock_state_below_covered": "State: below the warning level, covered by {on_order} on order.",
         "reply.stock_on_order": "On order: {on_order}.",
         "reply.stock_read": "Read {when} from `{source}`.",
@@ -117,7 +175,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.reorder_saved": "📦 Reorder recorded for *{sku}*: {quantity}{eta}. "
                                "It counts toward stock on hand, so no new WARNING while it covers the level.",
         "reply.reorder_list_header": "*Open reorders{sku}*",
-        "reply.reorder_row": "• *{sku}*: {quantity}{eta} by <@{user}>{late}{note}",
+        "reply.reorder_row": "• *{sku}*: {quantity}{eta} by {user}{late}{note}",
         "reply.reorder_late": " — ⚠️ late",
         "reply.reorder_list_empty": "No open reorders{sku}.",
         "reply.reorder_cancelled": "Cancelled {count} open reorder(s) for *{sku}*.",
@@ -272,7 +330,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.campaign_added": "📅 Campaign #{id} added: {target} {start} → {end} ×{multiplier}{name}. Auto levels are "
                                 "raised in time for it.",
         "reply.campaign_list_header": "*Campaigns{sku}:*",
-        "reply.campaign_row": "• #{id} {target} {start} → {end} ×{multiplier}{name} — <@{user}>",
+        "reply.campaign_row": "• #{id} {target} {start} → {end} ×{multiplier}{name} — {user}",
         "reply.campaign_list_empty": "No campaigns planned{sku}.",
         "reply.campaign_removed": "🗑️ Campaign #{id} removed ({target} {start} → {end} ×{multiplier}).",
         "reply.campaign_not_found": "There is no campaign #{id}. `/campaign list` shows them.",
@@ -306,10 +364,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "what.end": "end",
     },
     "zh": {
-        "tier.WARNING": "WARNING 库存预警",
-        "tier.CRITICAL": "CRITICAL 库存告急",
-        "tier.OUT_OF_STOCK": "OUT OF STOCK 已断货",
-        "tier.OK": "OK 正常",
+        "tier.WARNING": "库存预警",
+        "tier.CRITICAL": "库存告急",
+        "tier.OUT_OF_STOCK": "已断货",
+        "tier.OK": "正常",
         "alert.title": "{emoji} {tier} · {sku}",
         "alert.available": "*可用库存*\n{available}",
         "alert.warning_level": "*预警线*\n{level}",
@@ -323,16 +381,35 @@ STRINGS: dict[str, dict[str, str]] = {
         "alert.fallback": "{tier}：{sku} 可用 {available}（{level_name} {level}）",
         "alert.level_name.warning": "预警线",
         "alert.level_name.critical": "告急线",
-        "alert.acked": "✅ <@{user}> 已确认 {when}",
-        "alert.reorder": "📦 已下补货单：{quantity}，由 <@{user}> 提交{eta}",
+        "alert.acked": "✅ {user} 已确认 {when}",
+        "alert.reorder": "📦 已下补货单：{quantity}，由 {user} 提交{eta}{note}",
         "alert.reorder_eta": "，预计到货 {eta}",
         "alert.reorder_late": "⚠️ 补货 {quantity} 已逾期：预计 {eta} 到货，库存仍未恢复。",
         "alert.recovered": "✅ 已恢复 {when}：可用 {available}，高于预警线 {level}。",
+        "alert.title_recovered": "✅ 已恢复 · {sku} · 曾{tier}",
+        "alert.fallback_recovered": "已恢复：{sku} 可用 {available}（预警线 {level}）",
+        "alert.todo_ordered.WARNING": "已下补货单：请留意到货。",
+        "alert.todo_ordered.CRITICAL": "补货在途：到货前考虑降低广告投放。",
+        "alert.todo_ordered.OUT_OF_STOCK": "已断货，补货在途：到货前请暂停该 SKU 的广告。",
+        "alert.reorder_note": "，备注：{note}",
+        "alert.more_reorders": "…还有 {count} 个补货单",
+        "more.lines": "…还有 {count} 条",
+        "channel.refused": "⚠️ 我无法在 {channel} 发送库存预警：{reason}\n"
+                           "发往该频道的预警会暂缓（不影响其他频道），之后的检查会再试。",
+        "channel.reason.not_in_channel": "我不是该频道成员。请在该频道输入 `/invite @Stockbot`。",
+        "channel.reason.channel_not_found": "Slack 表示该频道不存在或我看不到（未邀请我的私有频道，或已删除的频道）。"
+                                            "请在该频道输入 `/invite @Stockbot`，或把该 SKU 的预警发到其他频道："
+                                            "`/threshold set SKU123 1500 channel #stock-alerts`。",
+        "channel.reason.is_archived": "该频道已归档。请取消归档并在其中输入 `/invite @Stockbot`，或把该 SKU 的预警发到"
+                                      "其他频道：`/threshold set SKU123 1500 channel #stock-alerts`。",
+        "channel.reason.other": "Slack 返回错误 `{error}`。",
+        "channel.works_again": "✅ 已可以在 {channel} 发消息，暂缓的预警正在发出。",
+        "reply.channel_unusable": "⚠️ 我无法在 {channel} 发消息：{reason}\n没有任何修改。",
         "button.ack": "确认",
         "button.reordered": "已下补货单",
         "reminder": "⏰ 提醒：*{sku}* 仍为 {tier}：可用 {available}（线 {level}）。此预警尚无人确认。",
         "recovery": "✅ *{sku}* 已恢复：可用 {available}，高于预警线 {level}。",
-        "reorder_reply": "📦 <@{user}> 为 *{sku}* 下了补货单 {quantity}{eta}。",
+        "reorder_reply": "📦 {user} 为 *{sku}* 下了补货单 {quantity}{eta}。",
         "source.failed": "⚠️ 库存数据源 `{source}` 读取失败：{error}\n修复前不会因它发出预警；保留上次成功读取的库存。",
         "source.recovered": "✅ 库存数据源 `{source}` 已恢复读取（{rows} 行）。",
         "import.title.stock": "导入库存",
@@ -351,6 +428,39 @@ STRINGS: dict[str, dict[str, str]] = {
         "import.rejected_line": "• 第 {number} {unit}：{reason}",
         "import.more_rejected": "…还有 {count} 行",
         "import.unknown_headers": "未使用的列：{headers}",
+        "reason.too_many_values": "有 {count} 个值，但表头只有 {width} 列（是否有值里含逗号却没加引号？）",
+        "reason.too_few_values": "只有 {count} 个值，但表头有 {width} 列",
+        "reason.sku_empty": "SKU 为空",
+        "reason.sku_too_long": "SKU {sku}… 超过 {max} 个字符",
+        "reason.negative": "{sku} 的{label} {value} 是负数{hint}",
+        "reason.returns_hint": "（退货不计入销量）",
+        "reason.not_whole": "{sku} 的{label} {value} 不是整数",
+        "reason.value_empty": "{sku} 的{label}为空",
+        "reason.too_large": "{sku} 的{label} {value} 太大（上限 {max}）",
+        "reason.duplicate": "{sku}{where}出现了两次（第一次在第 {first} {unit}）；每个 SKU 和仓库只保留一行",
+        "reason.where": "（仓库 {warehouse}）",
+        "reason.file_empty": "{name} 是空文件",
+        "reason.file_not_found": "找不到文件：{path}",
+        "reason.row_in_file": "{where} 第 {number} {unit}：{row}",
+        "reason.no_rows": "{where} 只有表头，没有数据行",
+        "reason.read_empty": "读取结果里没有任何库存行",
+        "reason.not_csv_xlsx": "{name} 不是 CSV 或 XLSX 文件",
+        "reason.fetch_slack_error": "Slack 返回错误 {error}",
+        "reason.fetch_scope": "Slack 返回错误 {error}（请为 Slack 应用添加 files:read 权限并重新安装）",
+        "reason.fetch_too_large": "文件超过 {mb} MB",
+        "reason.fetch_no_link": "Slack 没有提供下载链接（是否为外部文件，例如 Google Drive？）",
+        "reason.fetch_untrusted": "下载链接不在 slack.com 上",
+        "reason.fetch_failed": "下载失败（{why}）",
+        "reason.fetch_sign_in": "Slack 返回了登录页而不是文件（请为 Slack 应用添加 files:read 权限并重新安装）",
+        "reason.date_empty": "{sku} 的日期为空",
+        "reason.bad_date": "{sku} 的日期 {value} 无法识别：请写成 2026-11-20 或 2026/11/20"
+                           "（20/11/2026 这样的日/月顺序有歧义）",
+        "reason.future_date": "{sku} 的日期 {day} 在未来",
+        "field.available": "可用库存",
+        "field.on_order": "在途",
+        "field.units": "销量",
+        "unit.line": "行",
+        "unit.row": "行",
         "import.checking": "低于阈值的 SKU 正在发送预警。",
         "import.failed": "❌ 无法导入 *{file}*：{error}\n没有任何数据被修改。",
         "import.fetch_failed": "❌ 无法从 Slack 获取 *{file}*：{error}",
@@ -395,7 +505,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.stock_no_levels": "未设置阈值：`/threshold set {sku} 1500`。",
         "reply.stock_state_ok": "状态：正常。",
         "reply.stock_state_alert": "状态：{tier} 预警，自 {when} 起{acked}。",
-        "reply.stock_state_acked": "，<@{user}> 已确认",
+        "reply.stock_state_acked": "，{user} 已确认",
         "reply.stock_state_below_covered": "状态：低于预警线，但在途 {on_order} 可覆盖。",
         "reply.stock_on_order": "在途：{on_order}。",
         "reply.stock_read": "读取于 {when}，来源 `{source}`。",
@@ -405,9 +515,9 @@ STRINGS: dict[str, dict[str, str]] = {
                                        "warehouse 仓库名`。",
         "reply.unknown_sku": "找不到 *{sku}*：它没有阈值也没有库存数据。请检查拼写，或先设置阈值。",
         "reply.reorder_saved": "📦 已记录 *{sku}* 的补货单：{quantity}{eta}。"
-                               "在途数量计入库存，覆盖预警线期间不再发 WARNING。",
+                               "在途数量计入库存，覆盖预警线期间不再发库存预警。",
         "reply.reorder_list_header": "*未到货的补货单{sku}*",
-        "reply.reorder_row": "• *{sku}*：{quantity}{eta}，由 <@{user}> 提交{late}{note}",
+        "reply.reorder_row": "• *{sku}*：{quantity}{eta}，由 {user} 提交{late}{note}",
         "reply.reorder_late": " — ⚠️ 已逾期",
         "reply.reorder_list_empty": "没有未到货的补货单{sku}。",
         "reply.reorder_cancelled": "已取消 *{sku}* 的 {count} 个补货单。",
@@ -553,7 +663,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.threshold_manual": "✍️ 手动设置（`/threshold calc {sku}` 可查看按销量的建议值）",
         "reply.campaign_added": "📅 已添加活动 #{id}：{target} {start} → {end} ×{multiplier}{name}。自动阈值会提前上调。",
         "reply.campaign_list_header": "*活动{sku}：*",
-        "reply.campaign_row": "• #{id} {target} {start} → {end} ×{multiplier}{name} — <@{user}>",
+        "reply.campaign_row": "• #{id} {target} {start} → {end} ×{multiplier}{name} — {user}",
         "reply.campaign_list_empty": "没有计划中的活动{sku}。",
         "reply.campaign_removed": "🗑️ 已删除活动 #{id}（{target} {start} → {end} ×{multiplier}）。",
         "reply.campaign_not_found": "没有活动 #{id}。用 `/campaign list` 查看。",
@@ -589,8 +699,17 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
-def t(lang: str, key: str, **values: object) -> str:
-    """The sentence `key` in `lang` (falling back to English), filled with `values`."""
+def t(lang: str, key: str, **values: object) -> Mrkdwn:
+    """The sentence `key` in `lang` (falling back to English), filled with `values`.
+
+    A plain `str` value is outside text (a SKU, a name, an error) and is escaped for Slack
+    by `outside()`; a `Mrkdwn` value (a sentence, mention or date token Stockbot built)
+    is placed as it is. Numbers are formatted as they are.
+    """
     table = STRINGS.get(lang, STRINGS["en"])
     template = table.get(key) or STRINGS["en"][key]
-    return template.format(**values) if values else template
+    if not values:
+        return Mrkdwn(template)
+    safe = {name: outside(value) if isinstance(value, str) and not isinstance(value, Mrkdwn) else value
+            for name, value in values.items()}
+    return Mrkdwn(template.format(**safe))

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Optional
 
 from bot.checker import Checker
-from bot.sources import SourceError, files
+from bot.sources import Reason, SourceError, files, reason_of
 
 UPLOAD_SOURCE = "upload"  # stock from files dropped into Slack
 SALES_IMPORT_SOURCE = "import"  # sales history from files: one name, so re-importing a day replaces it
@@ -54,7 +54,7 @@ def import_path(checker: Checker, path: str, kind: str, file_name: Optional[str]
             store = partial(checker.accept_push, source=UPLOAD_SOURCE)
     except SourceError as exc:
         # The messages name the file by the path given; a temporary path means nothing to the user.
-        outcome.error = str(exc).replace(path, outcome.file_name)
+        outcome.error = reason_of(exc).replace(path, outcome.file_name)
         return outcome
     outcome.rows_read, outcome.rejected, outcome.unit = read.rows_read, read.rejected, read.unit
     outcome.unknown_headers, outcome.skus = read.unknown_headers, len({row.sku for row in read.rows})
@@ -66,7 +66,8 @@ def import_bytes(checker: Checker, file_name: str, data: bytes, kind: str) -> Im
     """Import a file received from Slack: written to a temporary file with its own extension."""
     suffix = os.path.splitext(file_name)[1].lower()
     if suffix not in files.CSV_EXTENSIONS + files.XLSX_EXTENSIONS:
-        return ImportOutcome(file_name=file_name, kind=kind, error=f"{file_name} is not a CSV or XLSX file")
+        return ImportOutcome(file_name=file_name, kind=kind, error=Reason(f"{file_name} is not a CSV or XLSX file",
+                                                                          "not_csv_xlsx", name=file_name))
     handle, path = tempfile.mkstemp(prefix="stockbot-import-", suffix=suffix)
     try:
         with os.fdopen(handle, "wb") as out:

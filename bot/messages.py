@@ -8,7 +8,8 @@ they are pure and the same text is used by Slack, the demo and the tests.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Optional, Sequence
 
@@ -17,6 +18,18 @@ from bot.core.demand import SkuLevels
 from bot.core.forecast import DemandNote, Outlook, ReorderPoint
 from bot.core.tiers import Tier, level_for
 from bot.i18n import t
+from bot.slack_text import (
+    BUTTON_TEXT_MAX,
+    CONTEXT_TEXT_MAX,
+    HEADER_TEXT_MAX,
+    MODAL_TITLE_MAX,
+    SECTION_TEXT_MAX,
+    TEXT_MAX,
+    Mrkdwn,
+    clip,
+    fit_lines,
+    outside,
+)
 
 ACTION_ACK = "ack_restock"
 ACTION_REORDERED = "mark_reordered"
@@ -28,8 +41,35 @@ IMPORT_FILETYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
 TIER_EMOJI = {Tier.OK: "✅", Tier.WARNING: "🟠", Tier.CRITICAL: "🔴", Tier.OUT_OF_STOCK: "⛔"}
 
 
-def qty(value: int) -> str:
-    return f"{value:,}"
+MAX_REORDERS_SHOWN = 5  # on an alert; the rest are counted ("…and 3 more")
+NAME_MAX = 300  # a product name under the alert title
+
+
+def qty(value: int) -> Mrkdwn:
+    return Mrkdwn(f"{value:,}")
+
+
+def more_lines(lang: str):
+    """The "…and N more" line that ends a shortened list."""
+    return lambda count: t(lang, "more.lines", count=qty(count))
+
+
+def section(lang: str, lines: Sequence[str]) -> dict:
+    """A mrkdwn section whose text keeps to Slack's 3,000 characters by dropping whole lines."""
+    return {"type": "section", "text": {"type": "mrkdwn",
+                                        "text": fit_lines(list(lines), SECTION_TEXT_MAX, more_lines(lang))}}
+
+
+def plain_text(text: str, limit: int) -> dict:
+    return {"type": "plain_text", "text": clip(text, limit)}
+
+
+SLACK_ID = re.compile(r"[A-Z0-9]{2,40}")
+
+
+def mention(user: str) -> Mrkdwn:
+    """A user mention; anything that is not a Slack user id is shown as (escaped) text instead."""
+    return Mrkdwn(f"<@{user}>") if SLACK_ID.fullmatch(user or "") else outside(user, 40)
 
 
 def slack_time(moment: datetime) -> str:
@@ -38,10 +78,10 @@ def slack_time(moment: datetime) -> str:
         moment = moment.replace(tzinfo=timezone.utc)
     epoch = int(moment.timestamp())
     fallback = moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return Mrkdwn(f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>")
 
 
-def tier_label(lang: str, tier: Tier) -> str:
+def tier_label(lang: str, tier: Tier) -> Mrkdwn:
     return t(lang, f"tier.{tier.name}")
 
 
@@ -76,80 +116,116 @@ class AlertView:
     outlook: Optional[Outlook] = None
 
 
-def _eta_text(lang: str, eta: Optional[date]) -> str:
-    return t(lang, "alert.reorder_eta", eta=eta.isoformat()) if eta else ""
+def _eta_text(lang: str, eta: Optional[date]) -> Mrkdwn:
+    return t(lang, "alert.reorder_eta", eta=eta.isoformat()) if eta else Mrkdwn("")
 
 
-def alert_fallback_text(lang: str, view: AlertView) -> str:
-    """Plain text for notifications and screen readers: SKU, tier word, available, level."""
+def _sku_at(view: AlertView) -> str:
+    return f"{view.sku} @ {view.warehouse}" if view.warehouse else view.sku
+
+
+def alert_fallback_text(lang: str, view: AlertView) -> Mrkdwn:
+    """Plain text for notifications and screen readers: SKU, tier word (or recovered), available, level."""
+    if view.recovered_available is not None:
+        return t(lang, "alert.fallback_recovered", sku=_sku_at(view), available=qty(view.recovered_available),
+                 level=qty(view.warning_level))
     level_kind = "critical" if view.tier is Tier.CRITICAL else "warning"
     return t(
         lang,
         "alert.fallback",
         tier=tier_label(lang, view.tier),
-        sku=f"{view.sku} @ {view.warehouse}" if view.warehouse else view.sku,
+        sku=_sku_at(view),
         available=qty(view.available),
         level_name=t(lang, f"alert.level_name.{level_kind}"),
         level=qty(level_for(view.tier, view.warning_level, view.critical_level)),
     )
 
 
+def _reorder_lines(lang: str, view: AlertView) -> list[Mrkdwn]:
+    """The reorders' facts (who, how many, ETA, note), at most MAX_REORDERS_SHOWN of them."""
+    lines = [t(lang, "alert.reorder", quantity=qty(r.quantity), user=mention(r.created_by), eta=_eta_text(lang, r.eta),
+               note=t(lang, "alert.reorder_note", note=outside(r.note, 200)) if r.note else Mrkdwn(""))
+             for r in view.reorders[:MAX_REORDERS_SHOWN]]
+    if len(view.reorders) > MAX_REORDERS_SHOWN:
+        lines.append(t(lang, "alert.more_reorders", count=qty(len(view.reorders) - MAX_REORDERS_SHOWN)))
+    return lines
+
+
 def alert_message(lang: str, view: AlertView) -> dict:
-    """The alert as first posted, and as re-rendered after ack, reorder or recovery."""
-    title = t(lang, "alert.title", emoji=TIER_EMOJI[view.tier], tier=tier_label(lang, view.tier),
-              sku=f"{view.sku} @ {view.warehouse}" if view.warehouse else view.sku)
-    if view.name:
-        title += f"\n{view.name}"
+    """The alert as first posted, and as re-rendered after ack, reorder or recovery.
+
+    It never contradicts itself: once a reorder is recorded it stops asking for one (the
+    reorder's facts replace the Mark-reorder button), and a recovered alert looks resolved
+    (✅ header, the stock it recovered to, no buttons).
+    """
+    recovered = view.recovered_available is not None
+    if recovered:
+        title = t(lang, "alert.title_recovered", sku=_sku_at(view), tier=tier_label(lang, view.tier))
+        available = view.recovered_available
+    else:
+        title = t(lang, "alert.title", emoji=TIER_EMOJI[view.tier], tier=tier_label(lang, view.tier), sku=_sku_at(view))
+        available = view.available
+    # The name goes on its own line outside the bold: `*…*` across a line break shows literal asterisks.
+    heading = f"*{title}*" + (f"\n{outside(view.name, NAME_MAX)}" if view.name else "")
     fields = [
-        {"type": "mrkdwn", "text": t(lang, "alert.available", available=qty(view.available))},
+        {"type": "mrkdwn", "text": t(lang, "alert.available", available=qty(available))},
         {"type": "mrkdwn", "text": t(lang, "alert.warning_level", level=qty(view.warning_level))},
         {"type": "mrkdwn", "text": t(lang, "alert.critical_level", level=qty(view.critical_level))},
     ]
-    if view.on_order:
+    if view.on_order and not recovered:
         fields.append({"type": "mrkdwn", "text": t(lang, "alert.on_order", on_order=qty(view.on_order))})
+    if recovered:  # the stock shown is the recovered reading
+        read = t(lang, "alert.read_at", when=slack_time(view.recovered_at or view.read_at))
+    elif view.stale_source:
+        read = t(lang, "alert.stale", when=slack_time(view.read_at), source=view.stale_source)
+    else:
+        read = t(lang, "alert.read_at", when=slack_time(view.read_at))
     blocks: list[dict] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}, "fields": fields},
-        {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": t(lang, "alert.stale", when=slack_time(view.read_at), source=view.stale_source)
-             if view.stale_source else t(lang, "alert.read_at", when=slack_time(view.read_at))}]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": clip(heading, SECTION_TEXT_MAX)}, "fields": fields},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(read, CONTEXT_TEXT_MAX)}]},
     ]
-    status_lines = []
-    for reorder in view.reorders:
-        status_lines.append(t(lang, "alert.reorder", quantity=qty(reorder.quantity), user=reorder.created_by,
-                              eta=_eta_text(lang, reorder.eta)))
-    if view.recovered_available is None:
-        status_lines.extend(_late_lines(lang, view))
-    if view.acked_by:
-        status_lines.append(t(lang, "alert.acked", user=view.acked_by,
-                              when=slack_time(view.acked_at) if view.acked_at else ""))
-    if view.recovered_available is not None:
+    status_lines: list[str] = []
+    if recovered:
         status_lines.append(t(lang, "alert.recovered", available=qty(view.recovered_available),
                               level=qty(view.warning_level),
-                              when=slack_time(view.recovered_at) if view.recovered_at else ""))
+                              when=slack_time(view.recovered_at) if view.recovered_at else Mrkdwn("")))
     else:
-        status_lines.insert(0, t(lang, f"alert.todo.{view.tier.name}"))
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(status_lines)}})
-    if view.outlook is not None and view.recovered_available is None:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(outlook_lines(lang, view.outlook))}})
-    if view.recovered_available is None:
+        todo = "alert.todo_ordered" if view.reorders else "alert.todo"
+        status_lines.append(t(lang, f"{todo}.{view.tier.name}"))
+    status_lines.extend(_reorder_lines(lang, view))
+    if not recovered:
+        status_lines.extend(_late_lines(lang, view))
+    if view.acked_by:
+        status_lines.append(t(lang, "alert.acked", user=mention(view.acked_by),
+                              when=slack_time(view.acked_at) if view.acked_at else Mrkdwn("")))
+    blocks.append(section(lang, status_lines))
+    if view.outlook is not None and not recovered:
+        blocks.append(section(lang, outlook_lines(lang, view.outlook, view.tier)))
+    if not recovered:
         buttons = []
         if not view.acked_by:
             buttons.append({"type": "button", "action_id": ACTION_ACK, "style": "primary",
-                            "text": {"type": "plain_text", "text": t(lang, "button.ack")},
+                            "text": plain_text(t(lang, "button.ack"), BUTTON_TEXT_MAX),
                             "value": str(view.alert_id)})
-        buttons.append({"type": "button", "action_id": ACTION_REORDERED,
-                        "text": {"type": "plain_text", "text": t(lang, "button.reordered")},
-                        "value": str(view.alert_id)})
-        blocks.append({"type": "actions", "block_id": f"alert_{view.alert_id}", "elements": buttons})
-    return {"text": alert_fallback_text(lang, view), "blocks": blocks}
+        if not view.reorders:  # once a reorder is recorded its facts above take the button's place
+            buttons.append({"type": "button", "action_id": ACTION_REORDERED,
+                            "text": plain_text(t(lang, "button.reordered"), BUTTON_TEXT_MAX),
+                            "value": str(view.alert_id)})
+        if buttons:
+            blocks.append({"type": "actions", "block_id": f"alert_{view.alert_id}", "elements": buttons})
+    return {"text": clip(alert_fallback_text(lang, view), TEXT_MAX), "blocks": blocks}
 
 
 def _days(value: float) -> str:
     return f"{value:,.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.0f}"
 
 
-def outlook_lines(lang: str, outlook: Outlook) -> list[str]:
-    """Days of cover, stock-out date, suggested reorder and one line of ad guidance."""
+def outlook_lines(lang: str, outlook: Outlook, tier: Optional[Tier] = None) -> list[Mrkdwn]:
+    """Days of cover, stock-out date, suggested reorder, one line of ad guidance and the demand class.
+
+    `tier`: the SKU's alert tier, if any. Below its warning level a SKU never gets
+    "stock supports scaling ads", whatever the cover says: the alert asks for stock.
+    """
     if outlook.demand is not None and outlook.demand.klass == "dead":
         return [demand_line(lang, outlook.demand)]
     if outlook.days_of_cover is None:
@@ -159,6 +235,8 @@ def outlook_lines(lang: str, outlook: Outlook) -> list[str]:
     if outlook.suggested_qty:
         lines.append(t(lang, "outlook.suggested", quantity=qty(outlook.suggested_qty), lead=outlook.lead_days))
     guidance = outlook.guidance
+    if guidance.kind == "scale" and tier is not None and tier is not Tier.OK:
+        guidance = replace(guidance, kind=None)
     if guidance.kind is not None:
         lines.append(t(lang, f"guidance.{guidance.kind}", cover=_days(outlook.days_of_cover), lead=outlook.lead_days,
                        days=guidance.days_short))
@@ -169,7 +247,7 @@ def outlook_lines(lang: str, outlook: Outlook) -> list[str]:
     return lines
 
 
-def demand_line(lang: str, note: DemandNote) -> str:
+def demand_line(lang: str, note: DemandNote) -> Mrkdwn:
     """The SKU's demand class, the one-off orders left out of its daily demand, and a new SKU's launch."""
     if note.klass == "new":
         return t(lang, f"demand.new.{note.launch or 'none'}", days=note.history_days)
@@ -178,10 +256,10 @@ def demand_line(lang: str, note: DemandNote) -> str:
     text = t(lang, "demand.class", klass=t(lang, f"class.{note.klass}"), every=_days(note.adi))
     if note.one_off_days:
         text += t(lang, "demand.one_offs", count=note.one_off_days, units=qty(note.one_off_min))
-    return text
+    return Mrkdwn(text)
 
 
-def method_text(lang: str, method: str) -> str:
+def method_text(lang: str, method: str) -> Mrkdwn:
     """An auto level's working, from the stored `key=value;...` description."""
     parts = dict(part.split("=", 1) for part in method.split(";") if "=" in part)
     if parts.get("basis") == "class":
@@ -200,65 +278,63 @@ def method_text(lang: str, method: str) -> str:
             text += t(lang, "method.spikes_excluded")
         if parts.get("campaigns"):
             text += t(lang, "method.campaigns", names=parts["campaigns"])
-        return text
+        return Mrkdwn(text)
     text = t(lang, "method.auto", basis=t(lang, f"basis.{parts.get('basis', 'avg')}"),
              days=parts.get("days", "?"), service=_percent(float(parts.get("service", 0))), lead=parts.get("lead", "?"))
     if parts.get("weekdays"):
         text += t(lang, "method.weekdays")
     if parts.get("campaigns"):
         text += t(lang, "method.campaigns", names=parts["campaigns"])
-    return text
+    return Mrkdwn(text)
 
 
 def _percent(share: float) -> str:
     return f"{share * 100:.2f}".rstrip("0").rstrip(".") + "%"
 
 
-def _late_lines(lang: str, view: AlertView) -> list[str]:
-    return [t(lang, "alert.reorder_late", quantity=qty(r.quantity), eta=r.eta.isoformat())
-            for r in view.reorders if r.late and r.eta]
+def _late_lines(lang: str, view: AlertView) -> list[Mrkdwn]:
+    late = [r for r in view.reorders if r.late and r.eta]
+    lines = [t(lang, "alert.reorder_late", quantity=qty(r.quantity), eta=r.eta.isoformat())
+             for r in late[:MAX_REORDERS_SHOWN]]
+    if len(late) > MAX_REORDERS_SHOWN:
+        lines.append(more_lines(lang)(len(late) - MAX_REORDERS_SHOWN))
+    return lines
 
 
-def reminder_text(lang: str, view: AlertView) -> str:
+def reminder_text(lang: str, view: AlertView) -> Mrkdwn:
     """A thread reply; a reorder past its ETA is called out here too, since it is the next alert."""
     text = t(lang, "reminder", sku=view.sku, tier=tier_label(lang, view.tier), available=qty(view.available),
              level=qty(level_for(view.tier, view.warning_level, view.critical_level)))
-    return "\n".join([text, *_late_lines(lang, view)])
+    return fit_lines([text, *_late_lines(lang, view)], TEXT_MAX, more_lines(lang))
 
 
-def recovery_text(lang: str, sku: str, available: int, warning_level: int) -> str:
+def recovery_text(lang: str, sku: str, available: int, warning_level: int) -> Mrkdwn:
     return t(lang, "recovery", sku=sku, available=qty(available), level=qty(warning_level))
 
 
-def reorder_reply_text(lang: str, sku: str, reorder: ReorderView) -> str:
-    return t(lang, "reorder_reply", user=reorder.created_by, quantity=qty(reorder.quantity), sku=sku,
+def reorder_reply_text(lang: str, sku: str, reorder: ReorderView) -> Mrkdwn:
+    return t(lang, "reorder_reply", user=mention(reorder.created_by), quantity=qty(reorder.quantity), sku=sku,
              eta=_eta_text(lang, reorder.eta))
-
-
-def source_failed_text(lang: str, source: str, error: str) -> str:
-    return t(lang, "source.failed", source=source, error=error)
-
-
-def source_recovered_text(lang: str, source: str, rows: int) -> str:
-    return t(lang, "source.recovered", source=source, rows=qty(rows))
 
 
 # ---- command replies -------------------------------------------------------------------
 
-def usage_text(lang: str, command: str) -> str:
+def usage_text(lang: str, command: str) -> Mrkdwn:
     return t(lang, f"usage.{command}")
 
 
-def command_error_text(lang: str, command: str, error: CommandError) -> str:
+def command_error_text(lang: str, command: str, error: CommandError) -> Mrkdwn:
     detail = dict(error.detail)
     if "what" in detail:
         detail["what"] = t(lang, f"what.{detail['what']}")
     message = t(lang, "error.prefix", message=t(lang, f"error.{error.code}", **detail))
-    return f"{message}\n{usage_text(lang, command)}"
+    return Mrkdwn(f"{message}\n{usage_text(lang, command)}")
 
 
-def channel_text(lang: str, channel: Optional[str]) -> str:
-    return f"<#{channel}>" if channel else t(lang, "reply.default_channel")
+def channel_text(lang: str, channel: Optional[str]) -> Mrkdwn:
+    if not channel:
+        return t(lang, "reply.default_channel")
+    return Mrkdwn(f"<#{channel}>") if SLACK_ID.fullmatch(channel) else outside(channel, 40)
 
 
 def reorder_modal(lang: str, alert_id: int, sku: str) -> dict:
@@ -267,9 +343,9 @@ def reorder_modal(lang: str, alert_id: int, sku: str) -> dict:
         "type": "modal",
         "callback_id": REORDER_MODAL_CALLBACK,
         "private_metadata": str(alert_id),
-        "title": {"type": "plain_text", "text": t(lang, "modal.title")},
-        "submit": {"type": "plain_text", "text": t(lang, "modal.submit")},
-        "close": {"type": "plain_text", "text": t(lang, "modal.cancel")},
+        "title": plain_text(t(lang, "modal.title"), MODAL_TITLE_MAX),
+        "submit": plain_text(t(lang, "modal.submit"), MODAL_TITLE_MAX),
+        "close": plain_text(t(lang, "modal.cancel"), MODAL_TITLE_MAX),
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*{t(lang, 'modal.sku', sku=sku)}*"}},
             {"type": "input", "block_id": "quantity",
@@ -292,9 +368,9 @@ def import_modal(lang: str, kind: str) -> dict:
         "type": "modal",
         "callback_id": IMPORT_MODAL_CALLBACK,
         "private_metadata": kind,
-        "title": {"type": "plain_text", "text": t(lang, f"import.title.{kind}")},
-        "submit": {"type": "plain_text", "text": t(lang, "import.submit")},
-        "close": {"type": "plain_text", "text": t(lang, "modal.cancel")},
+        "title": plain_text(t(lang, f"import.title.{kind}"), MODAL_TITLE_MAX),
+        "submit": plain_text(t(lang, "import.submit"), MODAL_TITLE_MAX),
+        "close": plain_text(t(lang, "modal.cancel"), MODAL_TITLE_MAX),
         "blocks": [
             {"type": "input", "block_id": "file",
              "label": {"type": "plain_text", "text": t(lang, "import.file")},
@@ -317,7 +393,7 @@ def home_view(lang: str, open_count: int, threshold_count: int, last_check: Opti
               rows: Sequence[HomeRow]) -> dict:
     when = slack_time(last_check) if last_check else t(lang, "home.never")
     blocks: list[dict] = [
-        {"type": "header", "text": {"type": "plain_text", "text": t(lang, "home.title")}},
+        {"type": "header", "text": plain_text(t(lang, "home.title"), HEADER_TEXT_MAX)},
         {"type": "section", "text": {"type": "mrkdwn", "text": t(
             lang, "home.summary", open=qty(open_count), thresholds=qty(threshold_count), when=when)}},
         {"type": "divider"},
@@ -330,7 +406,7 @@ def home_view(lang: str, open_count: int, threshold_count: int, last_check: Opti
                    acked=t(lang, "home.acked") if row.acked else "") for row in rows]
         if open_count > len(rows):
             lines.append(t(lang, "home.more", count=qty(open_count - len(rows))))
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
+        blocks.append(section(lang, lines))
     return {"type": "home", "blocks": blocks}
 
 
@@ -382,16 +458,16 @@ def _calc_reply(lang: str, sku: str, lines: list[str], warning: int, critical: i
         lines.append("")
         lines.append(t(lang, "calc.now", available=qty(available)))
         lines.extend(outlook_lines(lang, outlook))
-    text = "\n".join(lines)
+    body = section(lang, lines)
     value = json.dumps({"sku": sku, "warning": warning, "critical": critical})
     blocks: list[dict] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        body,
         {"type": "actions", "block_id": "calc_apply", "elements": [
             {"type": "button", "action_id": ACTION_APPLY_THRESHOLD, "style": "primary", "value": value,
-             "text": {"type": "plain_text", "text": t(lang, "button.apply", warning=qty(warning),
-                                                      critical=qty(critical))}}]},
+             "text": plain_text(t(lang, "button.apply", warning=qty(warning), critical=qty(critical)),
+                                BUTTON_TEXT_MAX)}]},
     ]
-    return {"text": text, "blocks": blocks}
+    return {"text": body["text"]["text"], "blocks": blocks}
 
 
 def class_calc_message(lang: str, sku: str, levels: SkuLevels, daily: float, lead_days: int, history_days: int,
@@ -425,3 +501,4 @@ def class_calc_message(lang: str, sku: str, levels: SkuLevels, daily: float, lea
         lines.append(t(lang, f"calc.one_offs_{levels.spikes}", count=levels.one_off_days,
                        units=qty(levels.one_off_min)))
     return _calc_reply(lang, sku, lines, warning, critical, outlook, available)
+

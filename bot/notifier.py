@@ -11,11 +11,38 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from bot.slack_text import TEXT_MAX, Mrkdwn, clip, unescape
+
 log = logging.getLogger(__name__)
+
+
+# Slack refused the blocks themselves: the same message goes out once more as plain text.
+BLOCKS_REFUSED = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long", "invalid_arguments"})
+# Slack refused the channel: nothing sent there can work until someone fixes the channel.
+CHANNEL_REFUSED = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+
+
+def plain_message_text(text: str, blocks: Optional[list]) -> Mrkdwn:
+    """A message Slack refused as blocks, as one plain text: what the blocks said, within Slack's limits.
+
+    The blocks' texts were escaped when they were built, so they are safe as they are.
+    """
+    lines: list[str] = []
+    for block in blocks or []:
+        if block.get("type") in ("section", "header") and block.get("text"):
+            lines.append(block["text"].get("text", ""))
+        lines.extend(item.get("text", "").replace("\n", ": ") for item in block.get("fields", []))
+        if block.get("type") == "context":
+            lines.extend(element.get("text", "") for element in block.get("elements", []))
+    return Mrkdwn(clip("\n".join(lines) or text, TEXT_MAX))
 
 
 class NotifyError(Exception):
     """Slack refused a message; the text is Slack's error code (never the token)."""
+
+    @property
+    def channel_refused(self) -> bool:
+        return str(self) in CHANNEL_REFUSED
 
 
 class Notifier(Protocol):
@@ -40,16 +67,28 @@ class SlackNotifier:
 
     def post(self, channel: str, text: str, blocks: Optional[list] = None,
              thread_ts: Optional[str] = None) -> str:
-        try:
-            response = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks,
-                                                    thread_ts=thread_ts, unfurl_links=False)
-        except SlackApiError as exc:
-            raise NotifyError(str(exc.response.get("error", "unknown_error"))) from None
+        response = self._call(lambda text, blocks: self.client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False),
+            text, blocks)
         return str(response["ts"])
 
     def update(self, channel: str, ts: str, text: str, blocks: Optional[list] = None) -> None:
+        self._call(lambda text, blocks: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
+                   text, blocks)
+
+    @staticmethod
+    def _call(send, text: str, blocks: Optional[list]):
+        """Send; if Slack refuses the blocks, send the same message once as plain text instead
+        (the alert goes out now rather than failing again at every check)."""
         try:
-            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            return send(text, blocks)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown_error"))
+        if not blocks or error not in BLOCKS_REFUSED:
+            raise NotifyError(error)
+        log.warning("Slack refused a message's blocks (%s); sending it as plain text", error)
+        try:
+            return send(plain_message_text(text, blocks), None)
         except SlackApiError as exc:
             raise NotifyError(str(exc.response.get("error", "unknown_error"))) from None
 
@@ -61,7 +100,7 @@ _SLACK_REF = re.compile(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>")
 def blocks_as_text(blocks: Optional[list], fallback: str) -> str:
     """Render Block Kit roughly as Slack shows it, for the terminal."""
     if not blocks:
-        return fallback
+        return unescape(_SLACK_REF.sub(r"@\1", _SLACK_DATE.sub(r"\1", fallback)))
     lines: list[str] = []
     for block in blocks:
         kind = block.get("type")
@@ -74,7 +113,7 @@ def blocks_as_text(blocks: Optional[list], fallback: str) -> str:
         if kind == "actions":
             lines.append("  " + "  ".join(f"[ {element['text']['text']} ]" for element in block["elements"]))
     text = "\n".join(lines)
-    return _SLACK_REF.sub(r"@\1", _SLACK_DATE.sub(r"\1", text))
+    return unescape(_SLACK_REF.sub(r"@\1", _SLACK_DATE.sub(r"\1", text)))
 
 
 class ConsoleNotifier:

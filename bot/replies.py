@@ -1,4 +1,8 @@
-"""Replies to slash commands (ephemeral, to the person who typed them), built from plain data."""
+"""Replies to slash commands (ephemeral, to the person who typed them), built from plain data.
+
+Outside text (SKUs, names, notes, errors) is escaped by `bot.i18n.t` / `bot.slack_text.outside`;
+lists are shortened with "…and N more" so a reply stays within Slack's limits.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,29 @@ from typing import Optional, Sequence
 
 from bot.core.tiers import Tier
 from bot.i18n import t
-from bot.messages import channel_text, method_text, qty, slack_time, tier_label
+from bot.messages import (
+    channel_text,
+    mention,
+    method_text,
+    more_lines,
+    qty,
+    slack_time,
+    tier_label,
+)
+from bot.notices import reason_text
+from bot.slack_text import TEXT_MAX, Mrkdwn, fit_lines, join, outside
 from storage.models import Reorder, SkuPlan, SourceState, Stock, Threshold, ThresholdChange
 
+MAX_WAREHOUSES_SHOWN = 10
 
-def who(lang: str, user: str) -> str:
+
+def who(lang: str, user: str) -> Mrkdwn:
     """A Slack mention, or Stockbot itself for levels the nightly recompute set."""
-    return t(lang, "reply.by_auto") if user == "auto" else f"<@{user}>"
+    return t(lang, "reply.by_auto") if user == "auto" else mention(user)
 
 
-def not_admin(lang: str, admins: Sequence[str]) -> str:
-    return t(lang, "reply.not_admin", admins=", ".join(f"<@{user}>" for user in sorted(admins)))
+def not_admin(lang: str, admins: Sequence[str]) -> Mrkdwn:
+    return t(lang, "reply.not_admin", admins=join(", ", (mention(user) for user in sorted(admins))))
 
 
 def threshold_saved(lang: str, saved: Threshold, old: Optional[Threshold]) -> str:
@@ -59,7 +75,7 @@ def source_status(lang: str, states: Sequence[SourceState], next_check: Optional
         lines.append(t(lang, "reply.status_line", icon="🔴" if state.failing else "🟢", source=state.name,
                        when=slack_time(state.last_success_at) if state.last_success_at else never,
                        rows=qty(state.rows_read), error=error))
-    return "\n".join(lines)
+    return fit_lines(lines, TEXT_MAX, more_lines(lang))
 
 
 MAX_REJECTED_SHOWN = 10
@@ -68,21 +84,23 @@ MAX_REJECTED_SHOWN = 10
 def import_summary(lang: str, outcome) -> str:
     """What a file import did (a `bot.imports.ImportOutcome`): counts, then each rejected row."""
     if outcome.error:
-        return t(lang, "import.failed", file=outcome.file_name, error=outcome.error)
+        return t(lang, "import.failed", file=outcome.file_name, error=reason_text(lang, outcome.error))
+    # (the file name and each reason are outside text: t() escapes and shortens them)
     unit_word = {"line": ("line", "lines", "行"), "row": ("row", "rows", "行")}.get(outcome.unit, ("row", "rows", "行"))
     units = unit_word[2] if lang == "zh" else unit_word[1]
     lines = [t(lang, f"import.done.{outcome.kind}", file=outcome.file_name, rows=qty(outcome.rows_read),
                units=units, skus=qty(outcome.skus), stored=qty(outcome.stored), rejected=qty(len(outcome.rejected)))]
     for number, reason in outcome.rejected[:MAX_REJECTED_SHOWN]:
-        lines.append(t(lang, "import.rejected_line", number=number, reason=reason,
+        lines.append(t(lang, "import.rejected_line", number=number, reason=reason_text(lang, reason),
                        unit=unit_word[2] if lang == "zh" else unit_word[0].capitalize()))
     if len(outcome.rejected) > MAX_REJECTED_SHOWN:
         lines.append(t(lang, "import.more_rejected", count=qty(len(outcome.rejected) - MAX_REJECTED_SHOWN)))
     if outcome.unknown_headers:
-        lines.append(t(lang, "import.unknown_headers", headers=", ".join(outcome.unknown_headers[:20])))
+        lines.append(t(lang, "import.unknown_headers",
+                       headers=join(", ", (outside(header, 60) for header in outcome.unknown_headers[:20]))))
     if outcome.kind == "stock" and outcome.stored:
         lines.append(t(lang, "import.checking"))
-    return "\n".join(lines)
+    return fit_lines(lines, TEXT_MAX, more_lines(lang))
 
 
 def no_threshold(lang: str, sku: str) -> str:
@@ -104,12 +122,13 @@ def threshold_page(lang: str, rows: Sequence[Threshold], total: int, prefix: str
         return t(lang, "reply.list_past_end", page=page, pages=pages)
     lines = [t(lang, "reply.list_header", prefix=prefix_text, total=qty(total), page=page, pages=pages)]
     lines += [t(lang, "reply.list_row", sku=row.sku, warning=qty(row.warning_level),
-                critical=qty(row.critical_level), channel=f" → <#{row.channel}>" if row.channel else "",
+                critical=qty(row.critical_level),
+                channel=Mrkdwn(" → " + channel_text(lang, row.channel)) if row.channel else "",
                 auto=" 🤖" if row.sku in auto_skus else "")
               for row in rows]
     if page < pages:
         lines.append(t(lang, "reply.list_more", args=f"{prefix} " if prefix else "", next=page + 1))
-    return "\n".join(lines)
+    return fit_lines(lines, TEXT_MAX, more_lines(lang))
 
 
 def _level(value: Optional[int]) -> str:
@@ -134,35 +153,39 @@ def threshold_history(lang: str, sku: str, changes: Sequence[ThresholdChange]) -
                        old_warning=_level(change.old_warning), new_warning=_level(change.new_warning),
                        old_critical=_level(change.old_critical), new_critical=_level(change.new_critical),
                        channel=channel))
-    return "\n".join(lines)
+    return fit_lines(lines, TEXT_MAX, more_lines(lang))
 
 
 def stock_shown(lang: str, sku: str, rows: Sequence[Stock], threshold: Optional[Threshold],
-                open_tier: Optional[Tier], opened_at, acked_by: Optional[str], on_order: int) -> str:
+                open_tier: Optional[Tier], opened_at, acked_by: Optional[str], on_order: int) -> Mrkdwn:
     available = sum(row.available for row in rows)
     name = next((row.name for row in rows if row.name), None)
-    warehouses = ""
+    warehouses = Mrkdwn("")
     if len(rows) > 1 or (rows and rows[0].warehouse):
-        warehouses = " (" + ", ".join(f"{row.warehouse or '–'}: {qty(row.available)}" for row in rows) + ")"
+        shown = [f"{outside(row.warehouse or '–', 64)}: {qty(row.available)}" for row in rows[:MAX_WAREHOUSES_SHOWN]]
+        if len(rows) > MAX_WAREHOUSES_SHOWN:
+            shown.append(more_lines(lang)(len(rows) - MAX_WAREHOUSES_SHOWN))
+        warehouses = Mrkdwn(" (" + ", ".join(shown) + ")")
     if threshold:
         levels = t(lang, "reply.stock_levels", warning=qty(threshold.warning_level),
                    critical=qty(threshold.critical_level))
     else:
         levels = t(lang, "reply.stock_no_levels", sku=sku)
     if open_tier is not None:
-        acked = t(lang, "reply.stock_state_acked", user=acked_by) if acked_by else ""
+        acked = t(lang, "reply.stock_state_acked", user=mention(acked_by)) if acked_by else ""
         state = t(lang, "reply.stock_state_alert", tier=tier_label(lang, open_tier), when=slack_time(opened_at),
                   acked=acked)
     elif threshold and available <= threshold.warning_level:
         state = t(lang, "reply.stock_state_below_covered", on_order=qty(on_order))
     else:
         state = t(lang, "reply.stock_state_ok")
-    text = t(lang, "reply.stock_show", sku=sku, name=f" ({name})" if name else "", available=qty(available),
+    text = t(lang, "reply.stock_show", sku=sku, name=Mrkdwn(f" ({outside(name, 300)})") if name else "",
+             available=qty(available),
              warehouses=warehouses, levels=levels, state=state)
     if on_order:
         text += "\n" + t(lang, "reply.stock_on_order", on_order=qty(on_order))
     latest = max(rows, key=lambda row: row.read_at)
-    return text + "\n" + t(lang, "reply.stock_read", when=slack_time(latest.read_at), source=latest.source)
+    return Mrkdwn(text + "\n" + t(lang, "reply.stock_read", when=slack_time(latest.read_at), source=latest.source))
 
 
 def reorder_saved(lang: str, sku: str, quantity: int, eta: Optional[date]) -> str:
@@ -179,7 +202,7 @@ def reorder_list(lang: str, sku: Optional[str], reorders: Sequence[Reorder], tod
         lines.append(t(
             lang, "reply.reorder_row", sku=reorder.sku, quantity=qty(reorder.quantity),
             eta=t(lang, "alert.reorder_eta", eta=reorder.eta.isoformat()) if reorder.eta else "",
-            user=reorder.created_by,
+            user=mention(reorder.created_by),
             late=t(lang, "reply.reorder_late") if reorder.eta and reorder.eta < today else "",
-            note=f" — {reorder.note}" if reorder.note else ""))
-    return "\n".join(lines)
+            note=Mrkdwn(f" — {outside(reorder.note, 200)}") if reorder.note else ""))
+    return fit_lines(lines, TEXT_MAX, more_lines(lang))

@@ -167,6 +167,23 @@ class SourceState(SQLModel, table=True):
     last_written_at: Optional[datetime] = None
 
 
+class ChannelProblem(SQLModel, table=True):
+    """A channel Slack refuses alerts for (not found, bot not a member, archived).
+
+    Kept in the database so the refusal is reported to OPS_CHANNEL once, across restarts,
+    and the channel is retried with backoff instead of at every check. Removed once a post
+    goes through.
+    """
+
+    __tablename__ = "channel_problem"
+    channel: str = Field(primary_key=True, max_length=32)
+    error: str = Field(max_length=64)
+    first_failed_at: datetime
+    failures: int = 0
+    next_try_at: datetime
+    reported_at: Optional[datetime] = None
+
+
 class Meta(SQLModel, table=True):
     """Small key/value facts about the install (time of the last check)."""
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from storage.models import (
     Alert,
     Campaign,
+    ChannelProblem,
     Episode,
     Meta,
     OrderLine,
@@ -472,6 +473,18 @@ def source_state(session: Session, name: str) -> SourceState:
         state = SourceState(name=name)
         session.add(state)
     return state
+
+
+def channel_problems(session: Session) -> dict[str, ChannelProblem]:
+    return {problem.channel: problem for problem in session.exec(select(ChannelProblem))}
+
+
+def clear_channel_problem(session: Session, channel: str) -> Optional[ChannelProblem]:
+    """Forget a channel's refusal (a post went through, or an admin checked it); returns what was stored."""
+    problem = session.get(ChannelProblem, channel)
+    if problem is not None:
+        session.delete(problem)
+    return problem
 
 
 def source_written_at(session: Session) -> dict[str, datetime]:

@@ -17,6 +17,34 @@ from typing import Callable, Optional
 from urllib.parse import parse_qs, quote
 
 BOT_TOKEN = "xoxb-test-token-not-real"
+# Block Kit limits Slack enforces on chat.postMessage / chat.update (it answers invalid_blocks).
+SECTION_TEXT_MAX, FIELD_TEXT_MAX, FIELDS_MAX, BLOCKS_MAX = 3000, 2000, 10, 50
+HEADER_TEXT_MAX, BUTTON_TEXT_MAX, BUTTON_VALUE_MAX, CONTEXT_ELEMENTS_MAX = 150, 75, 2000, 10
+TEXT_MAX = 40000  # longer `text` is msg_too_long
+
+
+def blocks_problem(blocks: list) -> Optional[str]:
+    """What Slack would refuse about these blocks, or None. Only the limits Stockbot's messages touch."""
+    if not isinstance(blocks, list) or len(blocks) > BLOCKS_MAX:
+        return "too many blocks"
+    for index, block in enumerate(blocks):
+        kind, text = block.get("type"), (block.get("text") or {}).get("text", "")
+        if kind == "section":
+            if len(text) > SECTION_TEXT_MAX or len(block.get("fields", [])) > FIELDS_MAX or \
+                    any(len(item.get("text", "")) > FIELD_TEXT_MAX for item in block.get("fields", [])):
+                return f"blocks[{index}]: section too long"
+            if not text and not block.get("fields"):
+                return f"blocks[{index}]: empty section"
+        if kind == "header" and len(text) > HEADER_TEXT_MAX:
+            return f"blocks[{index}]: header too long"
+        if kind == "context" and not 0 < len(block.get("elements", [])) <= CONTEXT_ELEMENTS_MAX:
+            return f"blocks[{index}]: context elements"
+        if kind == "actions":
+            elements = block.get("elements", [])
+            if not elements or any(len(e.get("text", {}).get("text", "")) > BUTTON_TEXT_MAX or
+                                   len(e.get("value", "")) > BUTTON_VALUE_MAX for e in elements):
+                return f"blocks[{index}]: actions"
+    return None
 APP_TOKEN = "xapp-1-test-token-not-real"  # app-level token: only apps.connections.open accepts it
 
 
@@ -33,7 +61,10 @@ class SlackServer:
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], dict] = {}  # (channel, ts) -> latest message
         self.failures: dict[str, str] = {}  # method -> Slack error code to answer with
-        self.failing_channels: set[str] = set()
+        self.failing_channels: set[str] = set()  # channel_not_found
+        self.archived_channels: set[str] = set()  # is_archived
+        self.private_channels: set[str] = set()  # private, the bot not invited: not_in_channel
+        self.refuse_blocks = False  # answer every message with blocks invalid_blocks (as for a Block Kit change)
         self.slow_seconds = 0.0  # a slow Slack: every Web API answer waits this long
         self.socket_mode_url: Optional[str] = None  # what apps.connections.open hands out
         self.files: dict[str, tuple[dict, bytes]] = {}  # file id -> (files.info "file" object, content)
@@ -146,10 +177,26 @@ class SlackServer:
         if method == "auth.test":
             return {"ok": True, "url": "https://stockbot-test.slack.com/", "team": "Test", "user": "stockbot",
                     "team_id": "T0TEST", "user_id": "U0BOT", "bot_id": "B0BOT"}
+        if method == "conversations.info":
+            channel = params.get("channel", "")
+            if channel in self.failing_channels or not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            private = channel in self.private_channels
+            return {"ok": True, "channel": {"id": channel, "is_channel": not private, "is_private": private,
+                                            "is_archived": channel in self.archived_channels,
+                                            "is_member": not private}}
         if method in ("chat.postMessage", "chat.update"):
             channel = params.get("channel", "")
             if channel in self.failing_channels or not channel:
                 return {"ok": False, "error": "channel_not_found"}
+            if channel in self.archived_channels:
+                return {"ok": False, "error": "is_archived"}
+            if channel in self.private_channels:
+                return {"ok": False, "error": "not_in_channel"}
+            if len(params.get("text") or "") > TEXT_MAX:
+                return {"ok": False, "error": "msg_too_long"}
+            if params.get("blocks") and (self.refuse_blocks or blocks_problem(params["blocks"])):
+                return {"ok": False, "error": "invalid_blocks"}
             ts = params.get("ts") if method == "chat.update" else f"{1764000000 + next(self._ts)}.000100"
             if method == "chat.update" and (channel, ts) not in self.messages:
                 return {"ok": False, "error": "message_not_found"}

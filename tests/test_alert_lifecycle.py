@@ -144,6 +144,14 @@ def test_recovery_closes_episode_and_a_new_dip_starts_another(bot, slack, stock_
     updates = {call.params["ts"]: call.params for call in slack.of("chat.update")}
     assert set(updates) == {first_ts, second_ts}
     assert all("Recovered" in block_text(u) and "mark_reordered" not in block_text(u) for u in updates.values())
+    # each message looks resolved: ✅ header, the stock it recovered to, no buttons, no "reorder now"
+    for update in updates.values():
+        heading = update["blocks"][0]
+        assert heading["text"]["text"].startswith("*✅ Recovered · SKU123 · was ")
+        assert heading["fields"][0]["text"] == "*Available*\n1,501"
+        assert update["text"] == "Recovered: SKU123 available 1,501 (warning level 1,500)"
+        assert not any(block["type"] == "actions" for block in update["blocks"])
+        assert "Reorder now" not in block_text(update) and "Reorder soon" not in block_text(update)
     [note] = thread_replies(slack, first_ts)
     assert "recovered" in note["text"] and "1,501" in note["text"]
     with Session(bot.ctx.engine) as session:

@@ -156,3 +156,38 @@ def test_worker_runs_checks_without_serving_http(slack, database_url, stock_file
         assert post["text"].startswith("WARNING")
     finally:
         stop(process)
+
+
+def test_check_dry_run_prints_what_it_would_post_without_token_or_writes(slack, database_url, stock_file):
+    from sqlmodel import Session, select
+
+    from storage import repo
+    from storage.db import make_engine
+    from storage.models import Alert, Episode, SourceState, Stock
+
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        repo.save_threshold(session, "SKU123", 1500, 750, repo.KEEP, "U0ADMIN", repo.utcnow(), repo.KEEP)
+        repo.save_threshold(session, "SKU456", 100, 50, repo.KEEP, "U0ADMIN", repo.utcnow(), repo.KEEP)
+        session.commit()
+    stock_file.write_text("sku,name,available\nSKU123,Red <!channel> dress,40\nSKU456,Blue,5000\nNEW1,x,3\n",
+                          encoding="utf-8")
+    env = stockbot_env(slack, database_url, stock_file)
+    del env["SLACK_BOT_TOKEN"], env["SLACK_SIGNING_SECRET"]
+    result = subprocess.run(stockbot("check", "--dry-run"), capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"--- would post to {ALERT_CHANNEL} ---\n*🔴 CRITICAL · SKU123*\nRed <!channel> dress\n" in out
+    assert "*Available*: 40" in out and "[ Acknowledge ]" in out
+    assert "SKU456" not in out  # above its level: nothing to post
+    assert "2 SKUs with a threshold; would post 1 messages; 1 SKUs in the read have no threshold" in out
+    assert slack.calls == []  # nothing reached Slack
+    with Session(engine) as session:  # and nothing was stored: no stock, no alert state, no source state
+        for table in (Stock, Episode, Alert, SourceState):
+            assert session.exec(select(table)).all() == [], table
+    engine.dispose()
+
+    stock_file.write_text("sku,available\nSKU123,many\n", encoding="utf-8")  # a broken export
+    broken = subprocess.run(stockbot("check", "--dry-run"), capture_output=True, text=True, timeout=60, env=env)
+    assert broken.returncode == 1
+    assert "could not be read" in broken.stdout and "line 2" in broken.stdout and "SKU123" in broken.stdout

@@ -173,3 +173,85 @@ def test_import_sales_command_reads_a_history_export(slack, database_url, stock_
                              timeout=60, env=env)
     assert missing.returncode == 1 and "Nothing was stored" in missing.stderr
     assert BOT_TOKEN not in result.stdout + result.stderr + missing.stderr
+
+
+# ---- rejected rows in the reader's language ------------------------------------------------
+
+BAD_STOCK_CSV = ("sku,warehouse,available,on_order\n"
+                 "SKU1,美西,很多,\n"      # not a whole number
+                 ",美西,5,\n"             # no SKU
+                 "SKU2,美西,,\n"          # available empty
+                 "SKU3,美西,5,-4\n"       # on order negative
+                 "SKU4,美西,99999999999,\n"  # too large
+                 "SKU5,美西,5,\n"
+                 "SKU5,美西,6,\n"         # listed twice
+                 "SKU6,美西,5,1,extra\n"  # too many values
+                 "SKU7,美西\n")           # too few values
+BAD_SALES_CSV = ("sku,date,units\n"
+                 "SKU1,,3\n"            # no date
+                 "SKU1,20/11/2026,3\n"  # ambiguous date
+                 "SKU1,2099-01-01,3\n"  # in the future
+                 "SKU1,2026-11-01,-2\n")  # returns
+
+
+def _rejected(tmp_path, name: str, text: str, kind: str):
+    from bot.sources import files
+
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    read = files.import_stock_file(str(path)) if kind == "stock" else files.read_sales_file(str(path))
+    return read.rejected
+
+
+def test_rejected_reason_texts_are_worded_in_each_language(tmp_path):
+    import re
+
+    from bot.notices import reason_text
+
+    rejected = _rejected(tmp_path, "stock.csv", BAD_STOCK_CSV, "stock") + \
+        _rejected(tmp_path, "sales.csv", BAD_SALES_CSV, "sales")
+    assert len(rejected) == 12 and all(reason.code for _, reason in rejected)
+    for _, reason in rejected:
+        # English reads exactly as the reason always did (the CLI and logs print that text)...
+        assert reason_text("en", reason) == str(reason)
+        # ...and Chinese has no English left but SKUs, numbers, values quoted from the file and dates.
+        chinese = reason_text("zh", reason)
+        leftover = re.sub(r"SKU\d?|'[^']*'|\d[\d,./-]*|…", "", chinese)
+        assert not re.search(r"[A-Za-z]{2,}", leftover), (str(reason), chinese)
+    assert reason_text("zh", rejected[0][1]) == "SKU1 的可用库存 '很多' 不是整数"
+
+
+def test_a_chinese_workspace_gets_the_import_summary_all_in_chinese(start_bot, slack):
+    bot = start_bot(language="zh")
+    file_id = slack.add_file("ERP导出.csv", ERP_CSV)
+    assert bot.event({"type": "message", "channel_type": "im", "channel": DM, "user": "U0BUYER", "text": "",
+                      "ts": "1764000000.000100", "files": [{"id": file_id}]}).status == 200
+    bot.settle()
+    [summary] = slack.wait_for("chat.postMessage", lambda p: p.get("channel") == DM)
+    assert "• 第 4 行：SKU9 的可用库存 '很多' 不是整数" in summary["text"], summary["text"]
+    assert "is not a whole number" not in summary["text"]
+
+
+def test_a_chinese_workspace_hears_of_a_broken_source_in_chinese(start_bot, slack, stock_file):
+    from tests.conftest import ALERT_CHANNEL
+
+    bot = start_bot(language="zh")
+    stock_file.write_text("sku,available\nSKU1,很多\n", encoding="utf-8")
+    bot.checker.run_check()
+    stock_file.unlink()
+    bot.checker.run_check()  # a second failure is not posted again, even with another reason
+    [notice] = slack.posts(ALERT_CHANNEL)
+    assert "stock.csv 第 2 行：SKU1 的可用库存 '很多' 不是整数" in notice["text"], notice["text"]
+    assert "line" not in notice["text"] and "is not a whole number" not in notice["text"]
+    upload = slack.add_file("库存.xls", b"\xd0\xcf\x11\xe0")  # not a file Stockbot can import
+    bot.event({"type": "message", "channel_type": "im", "channel": DM, "user": "U0BUYER", "text": "",
+               "ts": "1764000000.000200", "files": [{"id": upload}]})
+    bot.settle()
+    [summary] = slack.wait_for("chat.postMessage", lambda p: p.get("channel") == DM)
+    assert "库存.xls 不是 CSV 或 XLSX 文件" in summary["text"], summary["text"]
+    elsewhere = slack.add_file("b.csv", b"sku,available\n", url="https://files.evil.example/b.csv")
+    bot.event({"type": "message", "channel_type": "im", "channel": DM, "user": "U0BUYER", "text": "",
+               "ts": "1764000000.000300", "files": [{"id": elsewhere, "name": "b.csv"}]})
+    bot.settle()
+    replies = slack.wait_for("chat.postMessage", lambda p: p.get("channel") == DM, count=2)
+    assert "❌ 无法从 Slack 获取 *b.csv*：下载链接不在 slack.com 上" in replies[1]["text"], replies[1]["text"]

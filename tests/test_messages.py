@@ -28,6 +28,8 @@ from bot.messages import (
 READ_AT = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 LANGS = ("en", "zh")
 TIER_WORDS = {Tier.WARNING: "WARNING", Tier.CRITICAL: "CRITICAL", Tier.OUT_OF_STOCK: "OUT OF STOCK"}
+ZH_TIER_WORDS = {Tier.WARNING: "库存预警", Tier.CRITICAL: "库存告急", Tier.OUT_OF_STOCK: "已断货"}
+WORDS = {"en": TIER_WORDS, "zh": ZH_TIER_WORDS}
 # (tier, available, level shown in the fallback)
 CASES = [(Tier.WARNING, 1400, "1,500"), (Tier.CRITICAL, 700, "750"), (Tier.OUT_OF_STOCK, -12, "1,500")]
 
@@ -65,13 +67,15 @@ def status_text(message: dict) -> str:
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("tier, available, level", CASES)
-def test_fallback_text_has_sku_english_tier_word_available_and_level(lang, tier, available, level):
+def test_fallback_text_has_sku_tier_word_available_and_level(lang, tier, available, level):
     text = alert_message(lang, view(tier, available))["text"]
     assert "连衣裙-红-XL" in text
-    assert TIER_WORDS[tier] in text
-    for other_tier, word in TIER_WORDS.items():
+    assert WORDS[lang][tier] in text
+    for other_tier, word in WORDS[lang].items():
         if other_tier is not tier:
             assert word not in text
+    if lang == "zh":  # the tier is named once, in Chinese
+        assert not any(word in text for word in TIER_WORDS.values())
     assert f"{available:,}" in text
     assert level in text
 
@@ -87,7 +91,7 @@ def test_fallback_text_exact_english():
 
 def test_fallback_text_exact_chinese():
     assert alert_message("zh", view(Tier.CRITICAL, 700))["text"] == \
-        "CRITICAL 库存告急：连衣裙-红-XL 可用 700（告急线 750）"
+        "库存告急：连衣裙-红-XL 可用 700（告急线 750）"
 
 
 def test_unknown_language_falls_back_to_english():
@@ -107,7 +111,7 @@ def test_new_alert_has_both_buttons_with_the_alert_id(lang, tier, available, lev
     assert all(button["type"] == "button" for button in elements)
     assert [button["text"]["text"] for button in elements] == [t(lang, "button.ack"), t(lang, "button.reordered")]
     header = message["blocks"][0]["text"]["text"]
-    assert TIER_WORDS[tier] in header and "连衣裙-红-XL" in header
+    assert WORDS[lang][tier] in header and "连衣裙-红-XL" in header
     # what to do next is stated for an open alert
     assert status_text(message).startswith(t(lang, f"alert.todo.{tier.name}"))
 
@@ -115,7 +119,8 @@ def test_new_alert_has_both_buttons_with_the_alert_id(lang, tier, available, lev
 def test_alert_fields_show_levels_and_on_order():
     message = alert_message("en", view(Tier.WARNING, 1400, on_order=2000, name="Red dress XL"))
     section = message["blocks"][0]
-    assert section["text"]["text"] == "*🟠 WARNING · 连衣裙-红-XL\nRed dress XL*"
+    # the name sits under the bold title: `*…*` across a line break would show literal asterisks
+    assert section["text"]["text"] == "*🟠 WARNING · 连衣裙-红-XL*\nRed dress XL"
     assert [field["text"] for field in section["fields"]] == [
         "*Available*\n1,400", "*Warning level*\n1,500", "*Critical level*\n750", "*On order*\n2,000"]
 
@@ -176,8 +181,10 @@ def test_reorder_lines_and_late_reorder():
     assert "⚠️ Reorder of 2,000 is LATE: ETA was 2026-03-01 and stock has not recovered." in lines
     assert "📦 Reorder placed: 500 by <@U0OTHER>" in lines
     assert sum("LATE" in line for line in lines) == 1
-    # buttons stay while the alert is open
-    assert [button["action_id"] for button in buttons(message)] == [ACTION_ACK, ACTION_REORDERED]
+    # a reorder is recorded: the alert stops asking for one, and its facts replace the Mark-reorder button
+    assert lines[0] == t("en", "alert.todo_ordered.WARNING")
+    assert "Reorder soon" not in all_text(message)
+    assert [button["action_id"] for button in buttons(message)] == [ACTION_ACK]
 
 
 def test_late_reorder_line_in_chinese():
@@ -248,9 +255,9 @@ def test_placeholder_parser_sees_fields():
     assert placeholders(STRINGS["en"]["alert.fallback"]) == {"tier", "sku", "available", "level_name", "level"}
 
 
-def test_zh_tier_labels_keep_the_english_word():
+def test_zh_tier_labels_are_chinese_only():
     for tier, word in TIER_WORDS.items():
-        assert STRINGS["zh"][f"tier.{tier.name}"].startswith(word)
+        assert STRINGS["zh"][f"tier.{tier.name}"] == ZH_TIER_WORDS[tier]
         assert STRINGS["en"][f"tier.{tier.name}"] == word
 
 
@@ -312,3 +319,62 @@ def test_command_error_text_translates_the_quantity_kind():
     error = CommandError("missing_number", what="warning_level")
     assert command_error_text("en", "threshold", error).split("\n")[0] == "⚠️ The warning level is missing."
     assert command_error_text("zh", "threshold", error).split("\n")[0] == "⚠️ 缺少预警线。"
+
+
+# ---- messages that tell the truth ------------------------------------------------------------
+
+def _outlook(kind):
+    from bot.core.forecast import AdGuidance, Outlook
+
+    return Outlook(daily=10.0, days_of_cover=40.0, stockout_date=date(2026, 4, 11), suggested_qty=0,
+                   guidance=AdGuidance(kind), lead_days=7)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("tier", [Tier.WARNING, Tier.CRITICAL, Tier.OUT_OF_STOCK])
+def test_an_alert_never_says_scale_ads(lang, tier):
+    message = alert_message(lang, view(tier, 5, outlook=_outlook("scale")))
+    scale = t(lang, "guidance.scale", cover="40", lead=7)
+    assert scale not in all_text(message) and scale.split("—")[0].split("（")[0] not in all_text(message)
+    assert "40" in all_text(message)  # the days of cover are still shown
+
+
+def test_outlook_lines_keep_scale_ads_when_no_alert_is_open():
+    from bot.messages import outlook_lines
+
+    assert any("scaling ads" in line for line in outlook_lines("en", _outlook("scale")))
+    assert not any("scaling ads" in line for line in outlook_lines("en", _outlook("scale"), Tier.WARNING))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("tier", [Tier.WARNING, Tier.CRITICAL, Tier.OUT_OF_STOCK])
+def test_once_a_reorder_is_recorded_the_alert_stops_asking_for_one(lang, tier):
+    reorders = (ReorderView(quantity=2000, eta=date(2026, 3, 1), created_by="U0BUYER", late=True, note="PO-77"),)
+    message = alert_message(lang, view(tier, 5, reorders=reorders, acked_by="U0BUYER", acked_at=READ_AT))
+    status = status_text(message)
+    assert status.startswith(t(lang, f"alert.todo_ordered.{tier.name}"))
+    assert t(lang, f"alert.todo.{tier.name}") not in status
+    assert "2,000" in status and "PO-77" in status and "2026-03-01" in status
+    assert ("LATE" if lang == "en" else "已逾期") in status
+    # acknowledged and reordered: nothing left to press
+    assert not any(block["type"] == "actions" for block in message["blocks"])
+
+
+@pytest.mark.parametrize("lang, header, fallback", [
+    ("en", "*✅ Recovered · 连衣裙-红-XL · was OUT OF STOCK*",
+     "Recovered: 连衣裙-红-XL available 1,600 (warning level 1,500)"),
+    ("zh", "*✅ 已恢复 · 连衣裙-红-XL · 曾已断货*", "已恢复：连衣裙-红-XL 可用 1,600（预警线 1,500）"),
+])
+def test_a_recovered_alert_looks_resolved(lang, header, fallback):
+    message = alert_message(lang, view(Tier.OUT_OF_STOCK, 0, recovered_available=1600, recovered_at=READ_AT,
+                                       on_order=2000, outlook=_outlook("reorder_now")))
+    section = message["blocks"][0]
+    assert section["text"]["text"] == header
+    assert section["fields"][0]["text"] == t(lang, "alert.available", available="1,600")
+    assert len(section["fields"]) == 3  # what was on order has arrived
+    assert message["text"] == fallback
+    assert "⛔" not in all_text(message) and not any(block["type"] == "actions" for block in message["blocks"])
+    assert t(lang, "alert.todo.OUT_OF_STOCK") not in all_text(message)
+    later = datetime(2026, 3, 4, 8, 0, tzinfo=timezone.utc)
+    recovered_later = alert_message(lang, view(Tier.OUT_OF_STOCK, 0, recovered_available=1600, recovered_at=later))
+    assert slack_time(later) in recovered_later["blocks"][1]["elements"][0]["text"]  # when that stock was read

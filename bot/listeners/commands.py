@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Optional
 
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
 
 from bot import planning, replies
 from bot.checker import LAST_CHECK_KEY
@@ -19,7 +21,8 @@ from bot.core.commands import CommandError
 from bot.core.tiers import Tier, default_critical_level
 from bot.i18n import t
 from bot.listeners import plans
-from bot.messages import command_error_text, import_modal, outlook_lines, usage_text
+from bot.messages import channel_text, command_error_text, import_modal, outlook_lines, usage_text
+from bot.notifier import CHANNEL_REFUSED
 from storage import repo
 from storage.db import session as open_session
 
@@ -48,10 +51,11 @@ def _parse_or_answer(ack, ctx, command_name: str, parser, command: dict):
 
 def register(app: App, ctx) -> None:
     @app.command("/threshold")
-    def threshold_command(ack, command, respond):
+    def threshold_command(ack, command, respond, client):
         request = _parse_or_answer(ack, ctx, "threshold", parse.parse_threshold, command)
         if request is not None:
-            ctx.after_ack(respond, "/threshold", lambda: _threshold(ctx, request, command["user_id"], respond))
+            ctx.after_ack(respond, "/threshold",
+                          lambda: _threshold(ctx, request, command["user_id"], respond, client))
 
     @app.command("/stock")
     def stock_command(ack, command, respond, client):
@@ -78,7 +82,30 @@ def register(app: App, ctx) -> None:
             ctx.after_ack(respond, "/campaign", lambda: plans.campaign(ctx, request, command["user_id"], respond))
 
 
-def _threshold(ctx, request, user: str, respond) -> None:
+def channel_refusal(client, channel: str) -> Optional[str]:
+    """Why Stockbot could not post to `channel` (a Slack error code), or None if it can.
+
+    Public channels take posts without an invitation (chat:write.public); a private one
+    needs the bot as a member. Without the scopes to look (channels:read, groups:read)
+    the channel is given the benefit of the doubt: the check posts, and a refusal there
+    is reported to OPS_CHANNEL.
+    """
+    try:
+        info = client.conversations_info(channel=channel)["channel"]
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", ""))
+        if error in CHANNEL_REFUSED:
+            return error
+        log.warning("could not check channel %s (%s); accepting it", channel, error)
+        return None
+    if info.get("is_archived"):
+        return "is_archived"
+    if info.get("is_private") and not info.get("is_member"):
+        return "not_in_channel"
+    return None
+
+
+def _threshold(ctx, request, user: str, respond, client=None) -> None:
     lang, now = ctx.lang, repo.utcnow()
     if isinstance(request, parse.ThresholdCalc):
         return plans.calc(ctx, request, respond)
@@ -86,6 +113,15 @@ def _threshold(ctx, request, user: str, respond) -> None:
         return plans.auto(ctx, request, respond)
     if isinstance(request, parse.ThresholdLead):
         return plans.lead(ctx, request, respond)
+    if isinstance(request, parse.ThresholdSet) and request.channel and client is not None:
+        refusal = channel_refusal(client, request.channel)
+        if refusal is not None:  # alerts sent there would be refused: change nothing, say how to fix it
+            respond(text=t(lang, "reply.channel_unusable", channel=channel_text(lang, request.channel),
+                           reason=t(lang, f"channel.reason.{refusal}", error=refusal)))
+            return
+        with open_session(ctx.engine) as session:  # an admin fixed the channel: no need to wait for its backoff
+            repo.clear_channel_problem(session, request.channel)
+            session.commit()
     with open_session(ctx.engine) as session:
         if isinstance(request, parse.ThresholdSet):
             critical = request.critical_level
@@ -174,7 +210,10 @@ def _stock(ctx, request, respond) -> None:
                                        on_order + sum(row.on_order or 0 for row in rows),
                                        [r.eta for r in open_reorders], repo.utcnow().date())
         if outlook is not None:
-            text += "\n" + "\n".join(outlook_lines(lang, outlook))
+            available = sum(row.available for row in rows)
+            tier = Tier(worst.tier) if worst else (
+                Tier.WARNING if threshold and available <= threshold.warning_level else None)
+            text += "\n" + "\n".join(outlook_lines(lang, outlook, tier))
         respond(text=text)
 
 

@@ -14,6 +14,7 @@ from slack_bolt import App
 from bot import replies
 from bot.i18n import t
 from bot.imports import SALES, STOCK, import_bytes
+from bot.notices import reason_text
 from bot.slack_files import FileFetchError, fetch_file
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def import_shared_file(ctx, client, shared: dict, kind: str, channel: str, threa
     try:
         name, data = fetch_file(client, ctx.settings.slack_bot_token, file_id, ctx.settings.slack_api_url)
     except FileFetchError as exc:
-        text = t(lang, "import.fetch_failed", file=shared.get("name") or file_id, error=str(exc))
+        text = t(lang, "import.fetch_failed", file=shared.get("name") or file_id, error=reason_text(lang, exc.reason))
     except Exception:
         log.exception("fetching a file shared in Slack failed")
         text = t(lang, "reply.internal_error")

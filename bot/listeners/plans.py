@@ -18,7 +18,17 @@ from bot.core import commands as parse
 from bot.core import forecast as fc
 from bot.core.commands import CommandError
 from bot.i18n import t
-from bot.messages import ACTION_APPLY_THRESHOLD, DemandBasis, calc_message, class_calc_message, method_text, qty
+from bot.messages import (
+    ACTION_APPLY_THRESHOLD,
+    DemandBasis,
+    calc_message,
+    class_calc_message,
+    mention,
+    method_text,
+    more_lines,
+    qty,
+)
+from bot.slack_text import TEXT_MAX, Mrkdwn, fit_lines, outside
 from storage import repo
 from storage.db import session as open_session
 from storage.models import Campaign, SkuPlan
@@ -120,9 +130,9 @@ def _target_skus(session, target: str) -> list[str]:
     return [target] if repo.sku_known(session, target) else []
 
 
-def _sku_list(skus: list[str]) -> str:
-    shown = ", ".join(f"*{sku}*" for sku in skus[:MAX_SKUS_SHOWN])
-    return shown + (f" (+{len(skus) - MAX_SKUS_SHOWN})" if len(skus) > MAX_SKUS_SHOWN else "")
+def _sku_list(skus: list[str]) -> Mrkdwn:
+    shown = ", ".join(f"*{outside(sku, 64)}*" for sku in skus[:MAX_SKUS_SHOWN])
+    return Mrkdwn(shown + (f" (+{len(skus) - MAX_SKUS_SHOWN})" if len(skus) > MAX_SKUS_SHOWN else ""))
 
 
 def auto(ctx, request: parse.ThresholdAuto, respond) -> None:
@@ -157,7 +167,7 @@ def auto(ctx, request: parse.ThresholdAuto, respond) -> None:
             else:
                 lines.append(t(lang, "reply.auto_levels", sku=sku, warning=qty(threshold.warning_level),
                                critical=qty(threshold.critical_level), method=method_text(lang, plan.method)))
-    respond(text="\n".join(lines))
+    respond(text=fit_lines(lines, TEXT_MAX, more_lines(lang)))
 
 
 def lead(ctx, request: parse.ThresholdLead, respond) -> None:
@@ -185,13 +195,13 @@ def lead(ctx, request: parse.ThresholdLead, respond) -> None:
 # ---- /campaign -----------------------------------------------------------------------------
 
 def _target_text(lang: str, target: str) -> str:
-    return t(lang, "reply.all_skus") if target == parse.ALL_SKUS else f"*{target}*"
+    return t(lang, "reply.all_skus") if target == parse.ALL_SKUS else Mrkdwn(f"*{outside(target, 80)}*")
 
 
 def _campaign_fields(lang: str, campaign: Campaign) -> dict:
     return {"id": campaign.id, "target": _target_text(lang, campaign.target), "start": campaign.start.isoformat(),
             "end": campaign.end.isoformat(), "multiplier": f"{campaign.multiplier:g}",
-            "name": f" “{campaign.name}”" if campaign.name else ""}
+            "name": Mrkdwn(f" “{outside(campaign.name, 100)}”") if campaign.name else ""}
 
 
 def _recompute_for(ctx, target: str) -> None:
@@ -211,9 +221,9 @@ def campaign(ctx, request, user: str, respond) -> None:
         if not found:
             respond(text=t(lang, "reply.campaign_list_empty", sku=sku_text))
             return
-        respond(text="\n".join([t(lang, "reply.campaign_list_header", sku=sku_text)]
-                               + [t(lang, "reply.campaign_row", user=c.created_by, **_campaign_fields(lang, c))
-                                  for c in found]))
+        respond(text=fit_lines([t(lang, "reply.campaign_list_header", sku=sku_text)]
+                               + [t(lang, "reply.campaign_row", user=mention(c.created_by), **_campaign_fields(lang, c))
+                                  for c in found], TEXT_MAX, more_lines(lang)))
         return
     if isinstance(request, parse.CampaignRemove):
         with open_session(ctx.engine) as session:

@@ -8,11 +8,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Optional
+from typing import Any, Optional
+
+
+class Reason(str):
+    """Why a read or a row was refused, in English, with a `code` and `detail` so a message can
+    word it in the reader's language (bot/i18n.py `reason.<code>`)."""
+
+    code: Optional[str]
+    detail: dict
+
+    def __new__(cls, text: str, code: Optional[str] = None, **detail: Any) -> "Reason":
+        reason = super().__new__(cls, text)
+        reason.code, reason.detail = code, detail
+        return reason
+
+    def replace(self, old: str, new: str, count: int = -1) -> "Reason":  # type: ignore[override]
+        """The same reason with `old` replaced in its text and in its string details (e.g. a temporary path)."""
+        detail = {key: value.replace(old, new) if isinstance(value, str) else value
+                  for key, value in self.detail.items()}
+        return Reason(str.replace(self, old, new, count), self.code, **detail)
+
+
+def reason_of(error: BaseException) -> Reason:
+    """An exception's Reason (SourceError, RowError), or its text."""
+    return getattr(error, "reason", None) or Reason(str(error))
 
 
 class SourceError(Exception):
     """A read that must not be trusted: the message says what went wrong in plain words."""
+
+    def __init__(self, text: str, code: Optional[str] = None, **detail: Any) -> None:
+        super().__init__(text)
+        self.reason = Reason(text, code, **detail)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from functools import cached_property
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from bot.core.commands import MAX_QUANTITY, SKU_MAX_LENGTH
-from bot.sources import SalesRow, SourceError, StockRow
+from bot.sources import Reason, SalesRow, SourceError, StockRow
 
 STOCK_REQUIRED = ("sku", "available")
 STOCK_OPTIONAL = ("warehouse", "name", "on_order")
@@ -214,6 +214,10 @@ def _list(headers: Sequence[str], limit: int = 200) -> str:
 
 class RowError(ValueError):
     """One row cannot be used; the message says why, without the line number."""
+
+    def __init__(self, text: str, code: Optional[str] = None, **detail: Any) -> None:
+        super().__init__(text)
+        self.reason = text if isinstance(text, Reason) and code is None else Reason(text, code, **detail)
 
 
 def parse_quantity(value: Any, *, allow_negative: bool = False, comma_thousands: bool = True) -> Optional[int]:
@@ -399,7 +403,7 @@ def _csv_table(path: str, encoding: Optional[str]) -> _Table:
     rows = numbered()
     first = next(rows, None)
     if first is None:
-        raise SourceError(f"{name} is empty")
+        raise SourceError(f"{name} is empty", "file_empty", name=name)
     return _Table(path=path, unit="line", where=name, header=first[1], header_number=first[0], rows=rows,
                   comma_thousands=delimiter != ";")
 
@@ -453,13 +457,13 @@ def _xlsx_table(path: str, sheet: Optional[str]) -> _Table:
     rows = numbered()
     first = next(rows, None)
     if first is None:
-        raise SourceError(f"{where} is empty")
+        raise SourceError(f"{where} is empty", "file_empty", name=where)
     return _Table(path=path, unit="row", where=where, header=first[1], header_number=first[0], rows=rows)
 
 
 def _open_error(path: str, exc: OSError) -> SourceError:
     if isinstance(exc, FileNotFoundError):
-        return SourceError(f"file not found: {path}")
+        return SourceError(f"file not found: {path}", "file_not_found", path=path)
     if isinstance(exc, IsADirectoryError):
         return SourceError(f"{path} is a folder, not a file")
     return SourceError(f"cannot open {path}: {exc.strerror or exc}")
@@ -525,17 +529,20 @@ def _check_width(cells: Sequence[Any], columns: ColumnMap, fixed_width: bool) ->
     width = columns.width
     if len(cells) > width and not _is_blank(cells[width:]):
         raise RowError(f"has {len(cells)} values but the header has {width} columns "
-                       f"(a comma inside a value that is not in quotes?)")
+                       f"(a comma inside a value that is not in quotes?)", "too_many_values", count=len(cells),
+                       width=width)
     if len(cells) < width:
-        raise RowError(f"has {len(cells)} values but the header has {width} columns")
+        raise RowError(f"has {len(cells)} values but the header has {width} columns", "too_few_values",
+                       count=len(cells), width=width)
 
 
 def _sku(cells: Sequence[Any], columns: ColumnMap) -> str:
     sku = cell_text(_cell(cells, columns, "sku"))
     if not sku:
-        raise RowError("the SKU is empty")
+        raise RowError("the SKU is empty", "sku_empty")
     if len(sku) > SKU_MAX_LENGTH:
-        raise RowError(f"SKU {sku[:20]!r}… is longer than {SKU_MAX_LENGTH} characters")
+        raise RowError(f"SKU {sku[:20]!r}… is longer than {SKU_MAX_LENGTH} characters", "sku_too_long",
+                       sku=repr(sku[:20]), max=SKU_MAX_LENGTH)
     return sku
 
 
@@ -545,14 +552,17 @@ def _quantity(value: Any, label: str, sku: str, *, allow_negative: bool, comma_t
         number = parse_quantity(value, allow_negative=allow_negative, comma_thousands=comma_thousands)
     except ValueError:
         if not allow_negative and _parses_as_negative(value, comma_thousands):
-            raise RowError(f"{label} {_shown(value)} for {sku} is negative{negative_hint}") from None
-        raise RowError(f"{label} {_shown(value)} for {sku} is not a whole number") from None
+            raise RowError(f"{label} {_shown(value)} for {sku} is negative{negative_hint}", "negative", label=label,
+                           value=_shown(value), sku=sku, returns=bool(negative_hint)) from None
+        raise RowError(f"{label} {_shown(value)} for {sku} is not a whole number", "not_whole", label=label,
+                       value=_shown(value), sku=sku) from None
     if number is None:
         if required:
-            raise RowError(f"{label} for {sku} is empty")
+            raise RowError(f"{label} for {sku} is empty", "value_empty", label=label, sku=sku)
         return None
     if abs(number) > MAX_QUANTITY:
-        raise RowError(f"{label} {number:,} for {sku} is too large (at most {MAX_QUANTITY:,})")
+        raise RowError(f"{label} {number:,} for {sku} is too large (at most {MAX_QUANTITY:,})", "too_large",
+                       label=label, value=f"{number:,}", sku=sku, max=f"{MAX_QUANTITY:,}")
     return number
 
 
@@ -578,9 +588,10 @@ def parse_stock_row(cells: Sequence[Any], columns: ColumnMap, comma_thousands: b
     return StockRow(sku=sku, available=available, warehouse=warehouse, name=name, on_order=on_order)
 
 
-def _duplicate(row: StockRow, first: int, unit: str) -> str:
+def _duplicate(row: StockRow, first: int, unit: str) -> Reason:
     where = f" in warehouse {row.warehouse}" if row.warehouse else ""
-    return f"{row.sku}{where} is listed twice (first on {unit} {first}); keep one row per SKU and warehouse"
+    return Reason(f"{row.sku}{where} is listed twice (first on {unit} {first}); keep one row per SKU and warehouse",
+                  "duplicate", sku=row.sku, warehouse=row.warehouse, unit=unit, first=first)
 
 
 TITLE_ROWS = 5  # report titles ERPs put above the header ("库存报表 2026-11-25") that are skipped
@@ -630,10 +641,11 @@ def read_stock_file(path: str, mapping: Optional[Mapping[str, str]] = None, *, s
                 raise RowError(_duplicate(row, first, table.unit))
         except RowError as exc:
             table.rows.close()  # closes the XLSX workbook
-            raise SourceError(f"{table.where}, {table.unit} {number}: {exc}") from None
+            raise SourceError(f"{table.where}, {table.unit} {number}: {exc}", "row_in_file", where=table.where,
+                              unit=table.unit, number=number, row=exc.reason) from None
         rows.append(row)
     if not rows:
-        raise SourceError(f"{table.where} has a header but no rows")
+        raise SourceError(f"{table.where} has a header but no rows", "no_rows", where=table.where)
     return StockRead(path=path, rows=rows, columns=columns)
 
 
@@ -654,7 +666,7 @@ def import_stock_file(path: str, mapping: Optional[Mapping[str, str]] = None, *,
         try:
             row = parse_stock_row(cells, columns, table.comma_thousands, table.unit == "line")
         except RowError as exc:
-            rejected.append((number, str(exc)))
+            rejected.append((number, exc.reason))
             continue
         first = seen.setdefault((row.sku, row.warehouse), number)
         if first != number:
@@ -662,7 +674,7 @@ def import_stock_file(path: str, mapping: Optional[Mapping[str, str]] = None, *,
             continue
         rows.append(row)
     if rows_read == 0:
-        raise SourceError(f"{table.where} has a header but no rows")
+        raise SourceError(f"{table.where} has a header but no rows", "no_rows", where=table.where)
     return ImportResult(rows=rows, rows_read=rows_read, rejected=rejected, unknown_headers=columns.unknown,
                         path=path, unit=table.unit)
 
@@ -751,14 +763,16 @@ def parse_sales_row(cells: Sequence[Any], columns: ColumnMap, comma_thousands: b
     sku = _sku(cells, columns)
     raw_day = _cell(cells, columns, "date")
     if raw_day is None or (isinstance(raw_day, str) and not raw_day.strip()):
-        raise RowError(f"the date for {sku} is empty")
+        raise RowError(f"the date for {sku} is empty", "date_empty", sku=sku)
     try:
         day = parse_day(raw_day)
     except ValueError:
         raise RowError(f"date {_shown(raw_day)} for {sku} is not a date Stockbot reads: write it as "
-                       f"2026-11-20 or 2026/11/20 (day/month orders like 20/11/2026 are ambiguous)") from None
+                       f"2026-11-20 or 2026/11/20 (day/month orders like 20/11/2026 are ambiguous)", "bad_date",
+                       value=_shown(raw_day), sku=sku) from None
     if latest is not None and day > latest:
-        raise RowError(f"date {day.isoformat()} for {sku} is in the future")
+        raise RowError(f"date {day.isoformat()} for {sku} is in the future", "future_date", day=day.isoformat(),
+                       sku=sku)
     units = _quantity(_cell(cells, columns, "units"), "units", sku, allow_negative=False,
                       comma_thousands=comma_thousands, required=True,
                       negative_hint=" (returns are not counted as sales)")
@@ -783,14 +797,14 @@ def read_sales_file(path: str, mapping: Optional[Mapping[str, str]] = None, *, s
         try:
             row = parse_sales_row(cells, columns, table.comma_thousands, latest, table.unit == "line")
         except RowError as exc:
-            rejected.append((number, str(exc)))
+            rejected.append((number, exc.reason))
             continue
         key = (row.sku, row.day, row.warehouse)
         if key in totals:
             merged += 1
         totals[key] = totals.get(key, 0) + row.units
     if rows_read == 0:
-        raise SourceError(f"{table.where} has a header but no rows")
+        raise SourceError(f"{table.where} has a header but no rows", "no_rows", where=table.where)
     rows = [SalesRow(sku=sku, day=day, units=units, warehouse=warehouse)
             for (sku, day, warehouse), units in totals.items()]
     return SalesImport(rows=rows, rows_read=rows_read, rejected=rejected, unknown_headers=columns.unknown,
