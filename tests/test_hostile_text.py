@@ -16,6 +16,7 @@ import pytest
 
 from bot import messages, notices, replies
 from bot.core.commands import CommandError
+from bot.core.demand import SkuLevels
 from bot.core.forecast import AdGuidance, Outlook, ReorderPoint
 from bot.core.tiers import Tier
 from bot.imports import ImportOutcome
@@ -154,6 +155,12 @@ def test_every_message_builder_escapes_and_keeps_limits(lang, bad):
                          critical_level=90, campaign_units=20, campaigns=(bad, bad))
     assert_safe(messages.calc_message(lang, bad[:64], point, messages.DemandBasis(typed=True), outlook(bad), 50))
     assert_safe(messages.method_text(lang, f"basis=avg;days={bad};campaigns={bad}"))
+    assert_safe(messages.method_text(lang, f"basis=class;class=lumpy;stretch={bad};days=9;trend=1.2;campaigns={bad}"))
+    for klass in ("lumpy", "smooth", "new"):
+        levels = SkuLevels(klass=klass, reorder_point=120, critical_level=90, stretch_days=14, worst_stretch=100,
+                           trend=1.2, adi=2.5, cv2=0.8, one_off_days=3, one_off_min=200, spikes="keep",
+                           campaign_units=20, launch="first_days" if klass == "new" else None)
+        assert_safe(messages.class_calc_message(lang, bad[:64], levels, 10, 7, 60, 3.0, 2.054, 0.98, outlook(bad), 50))
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
