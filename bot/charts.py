@@ -41,6 +41,7 @@ CJK_FONT_NAMES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Sou
                   "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Hiragino Sans GB",
                   "Droid Sans Fallback", "Arial Unicode MS")
 
+LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 1.5, "alpha": 0.85}  # keeps lines from crossing labels
 _render_lock = threading.Lock()  # matplotlib's font cache and text layout are not thread-safe
 
 
@@ -172,8 +173,8 @@ def _render(chart: StockChart, lang: str) -> bytes:
               drawstyle="steps-post" if len(past) > 1 else "default", marker="o" if len(past) == 1 else None)
     axes.plot([chart.today], [chart.available], "o", color=COLOURS["stock"], markersize=7)
     axes.annotate(labels["now"].format(available=_qty(chart.available)), (chart.today, chart.available),
-                  xytext=(-8, 10), textcoords="offset points", ha="right", fontsize=12, fontweight="bold",
-                  color=COLOURS["stock"], **text_style)
+                  xytext=(-10, -6), textcoords="offset points", ha="right", va="top", fontsize=12, fontweight="bold",
+                  color=COLOURS["stock"], bbox=LABEL_BOX, **text_style)
     if ahead:
         axes.plot([day for day, _ in ahead], [units for _, units in ahead], color=COLOURS["forecast"],
                   linewidth=2.2, linestyle=(0, (4, 3)), label=labels["forecast"])
@@ -182,7 +183,7 @@ def _render(chart: StockChart, lang: str) -> bytes:
             axes.plot([empty_day], [0], "X", color=COLOURS["critical"], markersize=11, clip_on=False)
             axes.annotate(labels["out"].format(day=empty_day.strftime("%m-%d")), (empty_day, 0), xytext=(7, 7),
                           textcoords="offset points", ha="left", fontsize=12, fontweight="bold",
-                          color=COLOURS["critical"], **text_style)
+                          color=COLOURS["critical"], bbox=LABEL_BOX, **text_style)
     for key, level in (("warning", chart.warning_level), ("critical", chart.critical_level)):
         if level is None:
             continue
@@ -196,7 +197,7 @@ def _render(chart: StockChart, lang: str) -> bytes:
         axes.plot([reorder.eta], [marker_at], "v", color=colour, markersize=11)
         text = labels["late" if reorder.late else "reorder"].format(quantity=_qty(reorder.quantity))
         axes.annotate(text, (reorder.eta, marker_at), xytext=(0, 10), textcoords="offset points", ha="center",
-                      va="bottom",
+                      va="bottom", bbox=LABEL_BOX,
                       fontsize=12, fontweight="bold", color=colour, **text_style)
     axes.axvline(chart.today, color=COLOURS["today"], linewidth=1.0)
 

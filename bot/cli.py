@@ -66,11 +66,17 @@ def cmd_worker(settings: Settings) -> None:
     scheduler.shutdown()
 
 
+CHART_WAIT_SECONDS = 300
+
+
 def cmd_check(settings: Settings) -> int:
     from bot.app import build_context
 
     _require(settings, "stockbot check", "SLACK_BOT_TOKEN")
-    report = build_context(settings).checker.run_check()
+    checker = build_context(settings).checker
+    report = checker.run_check()
+    if checker.charts is not None and not checker.charts.wait_idle(CHART_WAIT_SECONDS):  # the process ends next
+        print(f"some stock charts were not posted within {CHART_WAIT_SECONDS} s", file=sys.stderr)
     print(f"checked: {report.evaluated} SKUs at or below their levels; posted {len(report.posted)} alerts"
           f"{' (' + ', '.join(report.posted[:20]) + ')' if report.posted else ''}; "
           f"reminded {report.reminded}; recovered {report.recovered}")

@@ -109,6 +109,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.stock_on_order": "On order: {on_order}.",
         "reply.stock_read": "Read {when} from `{source}`.",
         "reply.stock_unknown": "No stock reading for *{sku}* yet. Record a count with `/stock set {sku} 1200`.",
+        "chart.title": "{sku} stock chart",
+        "chart.comment": "📈 *{sku}*: stock over the last 60 days, forecast to stock-out, levels and reorders.",
+        "chart.alt": "Stock chart of {sku}: {available} available, warning level {warning}, critical level "
+                     "{critical}{stockout}.",
+        "chart.alt_stockout": ", runs out about {date}",
         "reply.stock_saved": "✅ *{sku}*{warehouse}: available set to {available}. Checking it now.",
         "reply.stock_which_warehouse": "*{sku}* is stocked in several warehouses ({warehouses}). "
                                        "Say which: `/stock set {sku} {available} warehouse NAME`.",
@@ -371,6 +376,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.stock_on_order": "在途：{on_order}。",
         "reply.stock_read": "读取于 {when}，来源 `{source}`。",
         "reply.stock_unknown": "还没有 *{sku}* 的库存数据。手动录入：`/stock set {sku} 1200`。",
+        "chart.title": "{sku} 库存图",
+        "chart.comment": "📈 *{sku}*：近 60 天库存、预计售罄、预警线与补货单。",
+        "chart.alt": "{sku} 库存图：可用 {available}，预警线 {warning}，紧急线 {critical}{stockout}。",
+        "chart.alt_stockout": "，预计 {date} 左右售罄",
         "reply.stock_saved": "✅ *{sku}*{warehouse}：可用库存已设为 {available}，正在检查。",
         "reply.stock_which_warehouse": "*{sku}* 在多个仓库有库存（{warehouses}）。请指定：`/stock set {sku} {available} "
                                        "warehouse 仓库名`。",

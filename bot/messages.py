@@ -8,6 +8,7 @@ they are pure and the same text is used by Slack, the demo and the tests.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Optional, Sequence
@@ -207,6 +208,37 @@ def source_failed_text(lang: str, source: str, error: str) -> str:
 
 def source_recovered_text(lang: str, source: str, rows: int) -> str:
     return t(lang, "source.recovered", source=source, rows=qty(rows))
+
+
+# ---- stock chart ---------------------------------------------------------------------------
+
+def _escaped(text: str) -> str:
+    """Text Stockbot did not write, made inert for mrkdwn: no links, no pings."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dataclass(frozen=True)
+class ChartUpload:
+    """How a stock chart is shared: file name, title, the line above it, and alt text for screen readers."""
+
+    filename: str
+    title: str
+    comment: Optional[str]
+    alt_text: str
+
+
+def chart_upload(lang: str, sku: str, available: int, warning_level: Optional[int], critical_level: Optional[int],
+                 stockout_date: Optional[date], with_comment: bool) -> ChartUpload:
+    """In an alert's thread the alert says what it is about (no comment); on demand a line names the SKU."""
+    safe_name = re.sub(r"[^\w.-]+", "_", sku).strip("._") or "sku"
+    stockout = t(lang, "chart.alt_stockout", date=stockout_date.isoformat()) if stockout_date else ""
+    none = "–"
+    return ChartUpload(
+        filename=f"stock-{safe_name}.png", title=t(lang, "chart.title", sku=sku),
+        comment=t(lang, "chart.comment", sku=_escaped(sku)) if with_comment else None,
+        alt_text=t(lang, "chart.alt", sku=sku, available=qty(available),
+                   warning=qty(warning_level) if warning_level is not None else none,
+                   critical=qty(critical_level) if critical_level is not None else none, stockout=stockout))
 
 
 # ---- command replies -------------------------------------------------------------------

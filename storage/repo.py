@@ -209,11 +209,9 @@ def stock_history(session: Session, sku: str, since: date, until: date,
     return history
 
 
-def stock_days_since(session: Session, sku: str, since: date, limit: int = 2) -> int:
-    """On how many days since `since` the SKU's stock was written, counting up to `limit` (a cheap
-    "is there a history to draw?")."""
-    query = select(StockDay.day).distinct().where(StockDay.sku == sku, col(StockDay.day) >= since).limit(limit)
-    return len(session.exec(query).all())
+def first_stock_day(session: Session, sku: str) -> Optional[date]:
+    """The first day the SKU's stock history has (a cheap "is there a history to draw?")."""
+    return session.exec(select(func.min(StockDay.day)).where(StockDay.sku == sku)).one()
 
 
 def upsert_sales(conn: Connection, rows: Sequence[dict]) -> None:

@@ -38,8 +38,8 @@ def test_one_row_per_sku_warehouse_and_day_holding_the_closing_value(database_ur
         assert repo.stock_history(session, "A", first, date(2026, 11, 4), warehouse="W2")[-1] == (date(2026, 11, 4), 5)
         # a window that starts after the last change still starts from the value carried into it
         assert repo.stock_history(session, "A", date(2026, 11, 2), date(2026, 11, 2)) == [(date(2026, 11, 2), 95)]
-        assert repo.stock_days_since(session, "A", first) == 2
-        assert repo.stock_days_since(session, "A", date(2026, 11, 3)) == 1
+        assert repo.first_stock_day(session, "A") == date(2026, 11, 1)
+        assert repo.first_stock_day(session, "B") is None
         assert repo.stock_history(session, "B", first, date(2026, 11, 4)) == []
     engine.dispose()
 

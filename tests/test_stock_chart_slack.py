@@ -1,0 +1,99 @@
+"""The stock chart where people look: in a new alert's thread — through the real app and the
+loopback Slack's files.uploadV2."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.charts import PNG_SIGNATURE
+from bot.sources import SalesRow
+from storage import repo
+from storage.db import session as open_session
+from storage.models import Alert
+from tests.conftest import ALERT_CHANNEL, write_stock
+
+
+def _decodes(png: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    assert png[:8] == PNG_SIGNATURE
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    return image.size
+
+
+def _alerts(bot) -> list[Alert]:
+    with open_session(bot.ctx.engine) as session:
+        return list(session.exec(select(Alert).order_by(Alert.id)).all())
+
+
+def _with_history(bot, stock_file, sku: str = "SKU123", sell_per_day: int = 100) -> None:
+    """A SKU watched at 1,500 with a month of sales and stock read on earlier days, still above its level."""
+    now = repo.utcnow()
+    assert "1,500" in bot.ask("/threshold", f"set {sku} 1500")
+    end = now.date() - timedelta(days=1)
+    bot.checker.write_sales("import", [SalesRow(sku, end - timedelta(days=i), sell_per_day) for i in range(30)])
+    for days_ago, available in ((20, 4000), (9, 2600), (2, 1900)):
+        write_stock(stock_file, {sku: available})
+        bot.checker.run_check(now=now - timedelta(days=days_ago))
+
+
+def test_a_new_alert_and_its_escalation_each_get_a_chart_in_their_thread(bot, slack, stock_file):
+    _with_history(bot, stock_file)
+    assert not slack.of("files.getUploadURLExternal")  # no alert yet, no chart
+    write_stock(stock_file, {"SKU123": 1400})
+    report = bot.checker.run_check()
+    assert report.posted == ["SKU123:WARNING"]
+    [warning] = _alerts(bot)
+    [upload] = slack.wait_for_upload()
+    assert (upload.channel_id, upload.thread_ts) == (ALERT_CHANNEL, warning.ts)
+    assert (ALERT_CHANNEL, warning.ts) in slack.messages  # the thread is the alert message's
+    assert _decodes(upload.content) == (1200, 800)
+    assert upload.length == len(upload.content) and upload.filename == "stock-SKU123.png"
+    assert "SKU123" in upload.alt_txt and "1,400" in upload.alt_txt and "1,500" in upload.alt_txt
+
+    write_stock(stock_file, {"SKU123": 400})
+    assert bot.checker.run_check().posted == ["SKU123:CRITICAL"]
+    critical = _alerts(bot)[-1]
+    uploads = slack.wait_for_upload(count=2)
+    assert uploads[-1].thread_ts == critical.ts != warning.ts
+    # a later check with nothing new posts neither an alert nor a chart
+    bot.checker.run_check()
+    assert bot.checker.charts.wait_idle(10)
+    assert len(slack.shared_uploads()) == 2
+
+
+def test_an_alert_with_nothing_to_draw_gets_no_chart(bot, slack, stock_file):
+    bot.ask("/threshold", "set SKU123 1500")
+    write_stock(stock_file, {"SKU123": 1400})  # the first reading ever, no sales, no reorder
+    assert bot.checker.run_check().posted == ["SKU123:WARNING"]
+    assert bot.checker.charts.wait_idle(10)
+    assert not slack.of("files.getUploadURLExternal") and not slack.shared_uploads()
+
+
+@pytest.mark.parametrize("step, failure", [
+    ("files.getUploadURLExternal", "ratelimited"),
+    ("file_upload", "upload refused"),
+    ("files.completeUploadExternal", "invalid_arguments"),
+])
+def test_an_upload_failure_never_loses_the_alert(bot, slack, stock_file, caplog, step, failure):
+    _with_history(bot, stock_file)
+    slack.failures[step] = failure
+    write_stock(stock_file, {"SKU123": 1400})
+    with caplog.at_level(logging.ERROR):
+        assert bot.checker.run_check().posted == ["SKU123:WARNING"]
+        assert bot.checker.charts.wait_idle(10)
+    [alert] = _alerts(bot)
+    assert alert.ts and (ALERT_CHANNEL, alert.ts) in slack.messages  # posted and stored
+    assert slack.of(step), "the upload was tried"
+    assert not slack.shared_uploads()
+    assert any("stock chart for SKU123" in record.getMessage() for record in caplog.records)
+    # the failed chart is not retried as a new alert: the next check is quiet
+    del slack.failures[step]
+    assert bot.checker.run_check().posted == []
+    assert len(slack.posts(ALERT_CHANNEL, top_level=True)) == 1
