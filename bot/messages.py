@@ -241,6 +241,10 @@ def chart_upload(lang: str, sku: str, available: int, warning_level: Optional[in
                    critical=qty(critical_level) if critical_level is not None else none, stockout=stockout))
 
 
+def chart_failed_text(lang: str, sku: str, error: str) -> str:
+    return t(lang, "reply.chart_failed", sku=_escaped(sku), error=_escaped(error)[:80])
+
+
 # ---- command replies -------------------------------------------------------------------
 
 def usage_text(lang: str, command: str) -> str:

@@ -1,9 +1,10 @@
-"""The stock chart where people look: in a new alert's thread — through the real app and the
-loopback Slack's files.uploadV2."""
+"""The stock chart where people look: in a new alert's thread, and on demand with `/stock SKU chart`
+— through the real app, signed slash commands and the loopback Slack's files.uploadV2."""
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 from datetime import timedelta
 
@@ -97,3 +98,70 @@ def test_an_upload_failure_never_loses_the_alert(bot, slack, stock_file, caplog,
     del slack.failures[step]
     assert bot.checker.run_check().posted == []
     assert len(slack.posts(ALERT_CHANNEL, top_level=True)) == 1
+
+
+def test_stock_chart_command_acks_at_once_then_posts_the_chart_in_that_channel(bot, slack, stock_file):
+    _with_history(bot, stock_file)
+    bot.ask("/reorder", "SKU123 2000 eta 9d")
+    result = bot.command("/stock", "SKU123 chart", channel="C0WORK")
+    assert result.status == 200
+    ack = json.loads(result.body)
+    assert ack["response_type"] == "ephemeral" and "SKU123" in ack["text"] and "coming" in ack["text"]
+    [upload] = slack.wait_for_upload(lambda upload: upload.channel_id == "C0WORK")
+    bot.settle()
+    assert upload.thread_ts == "" and "*SKU123*" in upload.initial_comment
+    assert _decodes(upload.content) == (1200, 800)
+    assert not slack.responses(result.response_key)  # the chart is the answer
+
+
+def test_stock_chart_where_the_bot_cannot_post_answers_through_response_url(bot, slack, stock_file):
+    _with_history(bot, stock_file)
+    slack.failing_channels.add("C0PRIVATE")
+    result = bot.command("/stock", "SKU123 chart", channel="C0PRIVATE")
+    assert result.status == 200
+    reply = slack.wait_for_response(result.response_key)["text"]
+    assert "channel_not_found" in reply and "/invite @Stockbot" in reply
+    assert not slack.shared_uploads()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("chart", "SKU"),  # no SKU
+    ("SKU123 chart please", "please"),
+    ("SKU<@U1> chart", "SKU"),
+])
+def test_stock_chart_bad_input_gets_a_usage_reply_and_uploads_nothing(bot, slack, stock_file, text, expected):
+    _with_history(bot, stock_file)
+    result = bot.command("/stock", text)
+    assert result.status == 200
+    reply = json.loads(result.body)["text"]
+    assert "/stock SKU123 chart" in reply and expected in reply  # what was wrong, and how to write it
+    bot.settle()
+    assert not slack.of("files.getUploadURLExternal")
+
+
+def _chart_reply(bot, slack, sku: str) -> str:
+    """The ack says a chart is coming; what follows on the response_url."""
+    result = bot.command("/stock", f"{sku} chart")
+    assert "coming" in json.loads(result.body)["text"]
+    reply = slack.wait_for_response(result.response_key)["text"]
+    bot.settle()
+    return reply
+
+
+def test_stock_chart_for_a_sku_without_stock_or_without_history_says_so(bot, slack, stock_file):
+    assert "No stock reading for *NOPE*" in _chart_reply(bot, slack, "NOPE")
+    bot.ask("/threshold", "set SKU9 100")
+    write_stock(stock_file, {"SKU9": 500})
+    bot.checker.run_check()
+    assert "Nothing to chart for *SKU9*" in _chart_reply(bot, slack, "SKU9")
+    assert not slack.of("files.getUploadURLExternal")
+
+
+def test_stock_chart_in_chinese(start_bot, slack, stock_file):
+    bot = start_bot(language="zh")
+    _with_history(bot, stock_file, sku="连衣裙-红-XL")
+    result = bot.command("/stock", "连衣裙-红-XL 图表")
+    assert "正在生成" in json.loads(result.body)["text"]
+    [upload] = slack.wait_for_upload()
+    assert _decodes(upload.content) == (1200, 800)
+    assert upload.title == "连衣裙-红-XL 库存图" and "预警线 1,500" in upload.alt_txt
