@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -165,3 +166,15 @@ def test_stock_chart_in_chinese(start_bot, slack, stock_file):
     [upload] = slack.wait_for_upload()
     assert _decodes(upload.content) == (1200, 800)
     assert upload.title == "连衣裙-红-XL 库存图" and "预警线 1,500" in upload.alt_txt
+
+
+def test_stock_chart_acks_within_3_seconds_while_slack_is_slow(bot, slack, stock_file):
+    _with_history(bot, stock_file)
+    slack.slow_seconds = 3.5  # every Web API call now takes longer than Slack's ack deadline
+    started = time.monotonic()
+    result = bot.command("/stock", "SKU123 chart")
+    assert result.status == 200 and time.monotonic() - started < 3.0
+    assert "coming" in json.loads(result.body)["text"]
+    [upload] = slack.wait_for_upload(timeout=20)  # drawn and uploaded after the ack
+    assert _decodes(upload.content) == (1200, 800)
+    bot.settle()
