@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 STOCK_WRITE_BATCH = 5000
 LAST_CHECK_KEY = "last_check_at"
+STOCK_HISTORY_KEEP_DAYS = 120  # the chart draws 60 days; twice that leaves room, and the table stays small
 
 
 @dataclass
@@ -355,6 +356,15 @@ class Checker:
         if report.changed:
             self.run_check(report.changed, now)
         return report
+
+    def prune_stock_history(self, now: Optional[datetime] = None) -> int:
+        """Nightly: drop stock history the chart no longer reaches (it draws 60 days)."""
+        before = (now or repo.utcnow()).date() - timedelta(days=STOCK_HISTORY_KEEP_DAYS)
+        with self.engine.begin() as conn:
+            removed = repo.prune_stock_history(conn, before)
+        if removed:
+            log.info("stock history: %d rows older than %s removed", removed, before)
+        return removed
 
     # ---- sources -----------------------------------------------------------------------------
 

@@ -209,6 +209,19 @@ def stock_history(session: Session, sku: str, since: date, until: date,
     return history
 
 
+def prune_stock_history(conn: Connection, before: date) -> int:
+    """Delete stock history older than `before`, except each (sku, warehouse)'s last row before it:
+    that row is still the value on `before` (days without a row carry the day before). Returns
+    how many rows went."""
+    older = aliased(StockDay)
+    table = StockDay.__table__
+    superseded = (select(literal(1)).select_from(older)
+                  .where(older.sku == table.c.sku, older.warehouse == table.c.warehouse,
+                         col(older.day) > table.c.day, col(older.day) < before))
+    result = conn.execute(table.delete().where(table.c.day < before, superseded.exists()))
+    return int(result.rowcount or 0)
+
+
 def first_stock_day(session: Session, sku: str) -> Optional[date]:
     """The first day the SKU's stock history has (a cheap "is there a history to draw?")."""
     return session.exec(select(func.min(StockDay.day)).where(StockDay.sku == sku)).one()
