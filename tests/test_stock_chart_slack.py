@@ -178,3 +178,29 @@ def test_stock_chart_acks_within_3_seconds_while_slack_is_slow(bot, slack, stock
     [upload] = slack.wait_for_upload(timeout=20)  # drawn and uploaded after the ack
     assert _decodes(upload.content) == (1200, 800)
     bot.settle()
+
+
+def test_stockbot_check_posts_the_charts_before_it_exits(slack, database_url, stock_file):
+    import subprocess
+
+    from storage.db import make_engine
+    from tests.test_cli import stockbot, stockbot_env
+
+    engine = make_engine(database_url)
+    now = repo.utcnow()
+    with open_session(engine) as session:
+        repo.save_threshold(session, "SKU123", 1500, 750, None, "U0ADMIN", now)
+        session.commit()
+    with engine.begin() as conn:  # stock read on an earlier day: a history to draw
+        repo.upsert_stock(conn, [{"sku": "SKU123", "warehouse": "", "available": 2600, "source": f"csv:{stock_file}",
+                                  "read_at": now - timedelta(days=5)}])
+    engine.dispose()
+    write_stock(stock_file, {"SKU123": 1400})
+    result = subprocess.run(stockbot("check"), capture_output=True, text=True, timeout=120,
+                            env=stockbot_env(slack, database_url, stock_file))
+    assert result.returncode == 0, result.stderr
+    assert "posted 1 alerts" in result.stdout
+    [alert] = slack.posts(ALERT_CHANNEL, top_level=True)
+    [upload] = slack.shared_uploads()  # already there when the process has exited: no waiting here
+    assert upload.thread_ts and (ALERT_CHANNEL, upload.thread_ts) in slack.messages
+    assert "1,400" in upload.alt_txt and _decodes(upload.content) == (1200, 800)
