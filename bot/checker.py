@@ -22,6 +22,7 @@ from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
 from bot.notifier import Notifier, NotifyError
 from bot.sources import SalesRow, SourceError, StockRow, reason_of
 from bot.sources.registry import PUSH_SOURCE, Source, plan_sources
+from bot.stock_charts import ChartPoster
 from storage import repo
 from storage.db import session as open_session
 from storage.models import Alert, ChannelProblem, Episode, Reorder
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 STOCK_WRITE_BATCH = 5000
 LAST_CHECK_KEY = "last_check_at"
+STOCK_HISTORY_KEEP_DAYS = 120  # the chart draws 60 days; twice that leaves room, and the table stays small
 CHANNEL_RETRY_MAX = timedelta(hours=6)
 
 
@@ -48,11 +50,13 @@ class CheckReport:
 
 
 class Checker:
-    def __init__(self, engine: Engine, settings: Settings, notifier: Notifier) -> None:
+    def __init__(self, engine: Engine, settings: Settings, notifier: Notifier, charts: bool = True) -> None:
         self.engine = engine
         self.settings = settings
         self.notifier = notifier
         self.lang = settings.language
+        # Stock charts in new alerts' threads (and for /stock SKU chart); None: alerts only.
+        self.charts: Optional[ChartPoster] = ChartPoster(engine, settings, notifier) if charts else None
         # One check at a time per process; across processes the unique constraints on
         # episodes and alerts make a second poster back off.
         self._lock = threading.Lock()
@@ -195,7 +199,8 @@ class Checker:
             except IntegrityError:
                 session.rollback()
                 return False
-            payload = messages.alert_message(self.lang, self._alert_view(session, alert, now))
+            view = self._alert_view(session, alert, now)
+            payload = messages.alert_message(self.lang, view)
             try:
                 alert.ts = self.notifier.post(channel, payload["text"], payload["blocks"])
             except NotifyError as exc:
@@ -208,6 +213,7 @@ class Checker:
                 return False
             session.add(alert)
             session.commit()
+            self._queue_chart(session, alert, view)
         self._channel_works(channel)
         return True
 
@@ -249,6 +255,17 @@ class Checker:
                 self.notifier.post(ops, notices.channel_works_again_text(self.lang, channel))
             except NotifyError as exc:
                 log.error("Slack refused the channel recovery notice: %s", exc)
+
+    def _queue_chart(self, session: Session, alert: Alert, view: messages.AlertView) -> None:
+        """The alert is posted and stored: its chart follows in the thread, drawn in the background."""
+        if self.charts is None:
+            return
+        try:
+            if self.charts.worth_a_try(session, alert, view.outlook.daily if view.outlook else None,
+                                       any(r.eta for r in view.reorders)):
+                self.charts.for_alert(alert.id)
+        except Exception:  # the alert is out; a chart problem must not turn it into a failed post
+            log.exception("could not queue the stock chart for %s", alert.sku)
 
     def _remind(self, alert: Alert, now: datetime) -> None:
         with open_session(self.engine) as session:
@@ -399,6 +416,15 @@ class Checker:
         if report.changed:
             self.run_check(report.changed, now)
         return report
+
+    def prune_stock_history(self, now: Optional[datetime] = None) -> int:
+        """Nightly: drop stock history the chart no longer reaches (it draws 60 days)."""
+        before = (now or repo.utcnow()).date() - timedelta(days=STOCK_HISTORY_KEEP_DAYS)
+        with self.engine.begin() as conn:
+            removed = repo.prune_stock_history(conn, before)
+        if removed:
+            log.info("stock history: %d rows older than %s removed", removed, before)
+        return removed
 
     # ---- sources -----------------------------------------------------------------------------
 

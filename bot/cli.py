@@ -66,6 +66,9 @@ def cmd_worker(settings: Settings) -> None:
     scheduler.shutdown()
 
 
+CHART_WAIT_SECONDS = 300
+
+
 def cmd_check(settings: Settings, dry_run: bool = False) -> int:
     from bot.app import build_context
 
@@ -78,7 +81,10 @@ def cmd_check(settings: Settings, dry_run: bool = False) -> int:
         return print_dry_run(settings, engine, sys.stdout)
 
     _require(settings, "stockbot check", "SLACK_BOT_TOKEN")
-    report = build_context(settings).checker.run_check()
+    checker = build_context(settings).checker
+    report = checker.run_check()
+    if checker.charts is not None and not checker.charts.wait_idle(CHART_WAIT_SECONDS):  # the process ends next
+        print(f"some stock charts were not posted within {CHART_WAIT_SECONDS} s", file=sys.stderr)
     print(f"checked: {report.evaluated} SKUs at or below their levels; posted {len(report.posted)} alerts"
           f"{' (' + ', '.join(report.posted[:20]) + ')' if report.posted else ''}; "
           f"reminded {report.reminded}; recovered {report.recovered}")

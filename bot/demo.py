@@ -63,7 +63,7 @@ def run_demo(out: TextIO, language: str = "en", workdir: str | None = None) -> C
                         stock_source=f"csv:{stock_path}", language=language, remind_after_hours=24)
     engine = make_engine(settings.database_url)
     init_db(engine)
-    checker = Checker(engine, settings, ConsoleNotifier(out))
+    checker = Checker(engine, settings, ConsoleNotifier(out), charts=False)  # the terminal shows no pictures
 
     def step(title: str) -> None:
         out.write(f"\n\n===== {title} =====\n")

@@ -167,6 +167,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.stock_on_order": "On order: {on_order}.",
         "reply.stock_read": "Read {when} from `{source}`.",
         "reply.stock_unknown": "No stock reading for *{sku}* yet. Record a count with `/stock set {sku} 1200`.",
+        "reply.chart_coming": "📈 Chart for *{sku}* coming…",
+        "reply.chart_nothing": "📈 Nothing to chart for *{sku}* yet: a chart needs an earlier day of stock, sales "
+                               "history or a reorder with an ETA. `/stock {sku}` shows the numbers.",
+        "reply.chart_failed": "📈 I could not post the chart for *{sku}* here (Slack said `{error}`). Invite me with "
+                              "`/invite @Stockbot`, or run `/stock {sku} chart` in a channel I am in.",
+        "chart.title": "{sku} stock chart",
+        "chart.comment": "📈 *{sku}*: stock over the last 60 days, forecast to stock-out, levels and reorders.",
+        "chart.alt": "Stock chart of {sku}: {available} available, warning level {warning}, critical level "
+                     "{critical}{stockout}.",
+        "chart.alt_stockout": ", runs out about {date}",
         "reply.stock_saved": "✅ *{sku}*{warehouse}: available set to {available}. Checking it now.",
         "reply.stock_which_warehouse": "*{sku}* is stocked in several warehouses ({warehouses}). "
                                        "Say which: `/stock set {sku} {available} warehouse NAME`.",
@@ -235,6 +245,7 @@ STRINGS: dict[str, dict[str, str]] = {
                           "`/campaign list [SKU123]` · `/campaign remove 7`",
         "usage.stock": "*Usage:*\n"
                        "`/stock SKU123` — available, levels and alert state\n"
+                       "`/stock SKU123 chart` — a chart: 60 days of stock, forecast to stock-out, levels, reorders\n"
                        "`/stock set SKU123 1200 [warehouse US-WEST]` — record a manual count\n"
                        "`/stock status` — each stock source: last good read, rows, last error\n"
                        "`/stock import [sales]` — upload a CSV/XLSX export (or drop it in a DM with me; "
@@ -510,6 +521,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.stock_on_order": "在途：{on_order}。",
         "reply.stock_read": "读取于 {when}，来源 `{source}`。",
         "reply.stock_unknown": "还没有 *{sku}* 的库存数据。手动录入：`/stock set {sku} 1200`。",
+        "reply.chart_coming": "📈 正在生成 *{sku}* 的库存图…",
+        "reply.chart_nothing": "📈 *{sku}* 暂时没有可画的图：需要更早一天的库存、销量历史或带到货日期的补货单。"
+                               "`/stock {sku}` 可查看数字。",
+        "reply.chart_failed": "📈 无法在这里发送 *{sku}* 的库存图（Slack 返回 `{error}`）。请用 `/invite @Stockbot` "
+                              "邀请我，或在我所在的频道运行 `/stock {sku} chart`。",
+        "chart.title": "{sku} 库存图",
+        "chart.comment": "📈 *{sku}*：近 60 天库存、预计售罄、预警线与补货单。",
+        "chart.alt": "{sku} 库存图：可用 {available}，预警线 {warning}，紧急线 {critical}{stockout}。",
+        "chart.alt_stockout": "，预计 {date} 左右售罄",
         "reply.stock_saved": "✅ *{sku}*{warehouse}：可用库存已设为 {available}，正在检查。",
         "reply.stock_which_warehouse": "*{sku}* 在多个仓库有库存（{warehouses}）。请指定：`/stock set {sku} {available} "
                                        "warehouse 仓库名`。",
@@ -572,6 +592,7 @@ STRINGS: dict[str, dict[str, str]] = {
                           "`/campaign list [SKU123]` · `/campaign remove 7`",
         "usage.stock": "*用法：*\n"
                        "`/stock SKU123` — 查看可用库存、阈值和预警状态\n"
+                       "`/stock SKU123 chart` — 库存图：近 60 天库存、预计售罄、预警线、补货单\n"
                        "`/stock set SKU123 1200 [warehouse US-WEST]` — 录入盘点数量\n"
                        "`/stock status` — 各数据源：上次成功读取、行数、最近错误\n"
                        "`/stock import [sales]` — 上传 CSV/XLSX 导出文件（也可以私信发给我；"

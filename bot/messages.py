@@ -317,6 +317,37 @@ def reorder_reply_text(lang: str, sku: str, reorder: ReorderView) -> Mrkdwn:
              eta=_eta_text(lang, reorder.eta))
 
 
+# ---- stock chart ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChartUpload:
+    """How a stock chart is shared: file name, title, the line above it, and alt text for screen readers."""
+
+    filename: str
+    title: str
+    comment: Optional[str]
+    alt_text: str
+
+
+def chart_upload(lang: str, sku: str, available: int, warning_level: Optional[int], critical_level: Optional[int],
+                 stockout_date: Optional[date], with_comment: bool) -> ChartUpload:
+    """In an alert's thread the alert says what it is about (no comment); on demand a line names the SKU."""
+    safe_name = re.sub(r"[^\w.-]+", "_", sku).strip("._") or "sku"
+    stockout = t(lang, "chart.alt_stockout", date=stockout_date.isoformat()) if stockout_date else ""
+    none = "–"
+    return ChartUpload(
+        filename=f"stock-{safe_name}.png", title=t(lang, "chart.title", sku=sku),
+        comment=t(lang, "chart.comment", sku=sku) if with_comment else None,
+        alt_text=t(lang, "chart.alt", sku=sku, available=qty(available),
+                   warning=qty(warning_level) if warning_level is not None else none,
+                   critical=qty(critical_level) if critical_level is not None else none, stockout=stockout))
+
+
+def chart_failed_text(lang: str, sku: str, error: str) -> Mrkdwn:
+    # t() escapes both: neither the SKU nor Slack's error text can ping or link
+    return t(lang, "reply.chart_failed", sku=sku, error=error[:80])
+
+
 # ---- command replies -------------------------------------------------------------------
 
 def usage_text(lang: str, command: str) -> Mrkdwn:

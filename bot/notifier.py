@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+import urllib.error
 from typing import Optional, Protocol, TextIO
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.slack_text import TEXT_MAX, Mrkdwn, clip, unescape
@@ -51,6 +52,9 @@ class Notifier(Protocol):
 
     def update(self, channel: str, ts: str, text: str, blocks: Optional[list] = None) -> None: ...
 
+    def upload(self, channel: str, filename: str, content: bytes, title: str, thread_ts: Optional[str] = None,
+               comment: Optional[str] = None, alt_text: Optional[str] = None) -> None: ...
+
 
 def make_web_client(token: str, api_url: str = "") -> WebClient:
     """A WebClient that retries on 429 (honouring Retry-After) and dropped connections."""
@@ -92,6 +96,20 @@ class SlackNotifier:
         except SlackApiError as exc:
             raise NotifyError(str(exc.response.get("error", "unknown_error"))) from None
 
+    def upload(self, channel: str, filename: str, content: bytes, title: str, thread_ts: Optional[str] = None,
+               comment: Optional[str] = None, alt_text: Optional[str] = None) -> None:
+        """Share a file in a channel, or in a thread (files.uploadV2: ask for an upload URL, send the
+        bytes there, then complete the upload into the channel)."""
+        try:
+            self.client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=content, filename=filename,
+                                        title=title, initial_comment=comment, alt_txt=alt_text)
+        except SlackApiError as exc:
+            raise NotifyError(str(exc.response.get("error", "unknown_error"))) from None
+        except urllib.error.HTTPError as exc:  # the upload URL refused the bytes; its address is not logged
+            raise NotifyError(f"upload_failed_http_{exc.code}") from None
+        except (SlackRequestError, urllib.error.URLError, OSError) as exc:
+            raise NotifyError(f"upload_failed_{exc.__class__.__name__}") from None
+
 
 _SLACK_DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
 _SLACK_REF = re.compile(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>")
@@ -132,3 +150,8 @@ class ConsoleNotifier:
 
     def update(self, channel: str, ts: str, text: str, blocks: Optional[list] = None) -> None:
         self.out.write(f"\n--- message updated in #{channel} ---\n{blocks_as_text(blocks, text)}\n")
+
+    def upload(self, channel: str, filename: str, content: bytes, title: str, thread_ts: Optional[str] = None,
+               comment: Optional[str] = None, alt_text: Optional[str] = None) -> None:
+        where = f"#{channel} (thread reply)" if thread_ts else f"#{channel}"
+        self.out.write(f"\n--- file in {where}: {filename} ({len(content) // 1024} KB) ---\n{comment or title}\n")

@@ -57,6 +57,21 @@ class Stock(SQLModel, table=True):
     on_order: Optional[int] = None  # inbound quantity reported by the source (ERP/WMS push)
 
 
+class StockDay(SQLModel, table=True):
+    """A day's closing available per SKU and warehouse: the history the stock chart draws.
+
+    Written with each stock write (not each check), and only when the value differs from the
+    one already stored for that day, so a SKU costs at most one row per warehouse per day.
+    A day without a row had the value of the latest earlier row.
+    """
+
+    __tablename__ = "stock_day"
+    sku: str = Field(primary_key=True, max_length=SKU_MAX_LENGTH)
+    warehouse: str = Field(default="", primary_key=True, max_length=64)
+    day: date = Field(primary_key=True)
+    available: int
+
+
 class SalesDay(SQLModel, table=True):
     """Units sold per SKU, warehouse ('' when unknown), day and source: one small row each.
 

@@ -28,6 +28,7 @@ from storage.models import (
     SkuPlan,
     SourceState,
     Stock,
+    StockDay,
     Threshold,
     ThresholdChange,
     WarehouseKind,
@@ -148,6 +149,83 @@ def upsert_stock(conn: Connection, rows: Sequence[dict]) -> None:
               "on_order": func.coalesce(insert.excluded.on_order, table.c.on_order)},
     )
     conn.execute(statement, [{"name": None, "on_order": None, **row} for row in rows])
+    record_stock_days(conn, rows)
+
+
+def record_stock_days(conn: Connection, rows: Sequence[dict]) -> None:
+    """Keep each (sku, warehouse)'s closing available of the day (UTC) of its read, for the stock chart.
+
+    One row per SKU, warehouse and day: a later write that day replaces the value, and only
+    when it differs (an unchanged value writes nothing, on SQLite and Postgres alike).
+    """
+    if not rows:
+        return
+    latest: dict[tuple[str, str, date], int] = {}  # the last of several rows for one key in a batch wins
+    days: dict[datetime, date] = {}  # a write's rows share one read time: convert it once
+    for row in rows:
+        read_at = row["read_at"]
+        day = days.get(read_at)
+        if day is None:
+            day = days[read_at] = (read_at.astimezone(timezone.utc) if read_at.tzinfo else read_at).date()
+        latest[(row["sku"], row.get("warehouse") or "", day)] = row["available"]
+    table = StockDay.__table__
+    insert = _insert(conn, table)
+    statement = insert.on_conflict_do_update(index_elements=["sku", "warehouse", "day"],
+                                             set_={"available": insert.excluded.available},
+                                             where=table.c.available != insert.excluded.available)
+    conn.execute(statement, [{"sku": sku, "warehouse": warehouse, "day": day, "available": available}
+                             for (sku, warehouse, day), available in latest.items()])
+
+
+def stock_history(session: Session, sku: str, since: date, until: date,
+                  warehouse: Optional[str] = None) -> list[tuple[date, int]]:
+    """Closing available per day from `since` to `until` (oldest first), summed over the SKU's
+    warehouses (or one), a day without a row carrying the day before. Days before the first
+    known value are left out."""
+    query = select(StockDay.warehouse, StockDay.day, StockDay.available).where(
+        StockDay.sku == sku, col(StockDay.day) <= until)
+    if warehouse is not None:
+        query = query.where(StockDay.warehouse == warehouse)
+    # Rows inside the window, plus each warehouse's last row before it (its value on `since`).
+    before = (select(StockDay.warehouse, func.max(StockDay.day).label("day"))
+              .where(StockDay.sku == sku, col(StockDay.day) < since).group_by(StockDay.warehouse).subquery())
+    carried = (select(StockDay.warehouse, StockDay.day, StockDay.available)
+               .join(before, (col(StockDay.warehouse) == before.c.warehouse) & (col(StockDay.day) == before.c.day))
+               .where(StockDay.sku == sku))
+    if warehouse is not None:
+        carried = carried.where(StockDay.warehouse == warehouse)
+    changes: dict[date, dict[str, int]] = {}
+    current: dict[str, int] = {}
+    for name, day, available in session.exec(carried).all():
+        current[name] = available
+    for name, day, available in session.exec(query.where(col(StockDay.day) >= since)).all():
+        changes.setdefault(day, {})[name] = available
+    history = []
+    day = since
+    while day <= until:
+        current.update(changes.get(day, {}))
+        if current:
+            history.append((day, sum(current.values())))
+        day = date.fromordinal(day.toordinal() + 1)
+    return history
+
+
+def prune_stock_history(conn: Connection, before: date) -> int:
+    """Delete stock history older than `before`, except each (sku, warehouse)'s last row before it:
+    that row is still the value on `before` (days without a row carry the day before). Returns
+    how many rows went."""
+    older = aliased(StockDay)
+    table = StockDay.__table__
+    superseded = (select(literal(1)).select_from(older)
+                  .where(older.sku == table.c.sku, older.warehouse == table.c.warehouse,
+                         col(older.day) > table.c.day, col(older.day) < before))
+    result = conn.execute(table.delete().where(table.c.day < before, superseded.exists()))
+    return int(result.rowcount or 0)
+
+
+def first_stock_day(session: Session, sku: str) -> Optional[date]:
+    """The first day the SKU's stock history has (a cheap "is there a history to draw?")."""
+    return session.exec(select(func.min(StockDay.day)).where(StockDay.sku == sku)).one()
 
 
 def upsert_sales(conn: Connection, rows: Sequence[dict]) -> None:

@@ -49,6 +49,23 @@ APP_TOKEN = "xapp-1-test-token-not-real"  # app-level token: only apps.connectio
 
 
 @dataclass
+class Upload:
+    """One file the app uploaded: what getUploadURLExternal announced, the bytes it sent to the
+    upload URL, and where completeUploadExternal shared it."""
+
+    file_id: str
+    filename: str
+    length: int
+    alt_txt: str = ""
+    content: Optional[bytes] = None
+    title: str = ""
+    channel_id: str = ""
+    thread_ts: str = ""
+    initial_comment: str = ""
+    shared: bool = False
+
+
+@dataclass
 class Call:
     method: str  # "chat.postMessage", ... or "response_url"
     params: dict
@@ -68,7 +85,10 @@ class SlackServer:
         self.slow_seconds = 0.0  # a slow Slack: every Web API answer waits this long
         self.socket_mode_url: Optional[str] = None  # what apps.connections.open hands out
         self.files: dict[str, tuple[dict, bytes]] = {}  # file id -> (files.info "file" object, content)
+        # Files the app uploads (files.uploadV2: getUploadURLExternal, POST the bytes, completeUploadExternal).
+        self.uploads: dict[str, Upload] = {}
         self._ts = itertools.count(1)
+        self._upload_ids = itertools.count(1)
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -152,6 +172,26 @@ class SlackServer:
         self.files[file_id] = (info, content)
         return file_id
 
+    def shared_uploads(self, channel: Optional[str] = None) -> list[Upload]:
+        """Files shared into a channel (or a thread), in the order they were completed."""
+        with self._changed:
+            return [upload for upload in self.uploads.values()
+                    if upload.shared and (channel is None or upload.channel_id == channel)]
+
+    def wait_for_upload(self, predicate: Callable[[Upload], bool] = lambda upload: True, count: int = 1,
+                        timeout: float = 10.0) -> list[Upload]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                matching = [upload for upload in self.uploads.values() if upload.shared and predicate(upload)]
+                if len(matching) >= count:
+                    return matching
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [(c.method, str(c.params)[:160]) for c in self.calls if c.method.startswith("file")]
+                    raise AssertionError(f"waited {timeout}s for {count} shared upload(s); file calls: {seen}")
+                self._changed.wait(remaining)
+
     def reset(self) -> None:
         with self._changed:
             self.calls.clear()
@@ -204,6 +244,40 @@ class SlackServer:
             return {"ok": True, "channel": channel, "ts": ts, "message": {"text": params.get("text", "")}}
         if method in ("chat.postEphemeral",):
             return {"ok": True, "message_ts": f"{time.time():.6f}"}
+        if method == "files.getUploadURLExternal":
+            try:
+                length = int(params.get("length") or 0)
+            except ValueError:
+                length = 0
+            if not params.get("filename") or length <= 0:
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"FUP{next(self._upload_ids):06d}"
+            with self._changed:
+                self.uploads[file_id] = Upload(file_id, params["filename"], length, params.get("alt_txt") or "")
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/v1/{file_id}"}
+        if method == "files.completeUploadExternal":
+            try:
+                files = json.loads(params.get("files") or "[]")
+            except ValueError:
+                return {"ok": False, "error": "invalid_arguments"}
+            channel = params.get("channel_id") or ""
+            if channel and channel in self.failing_channels:
+                return {"ok": False, "error": "channel_not_found"}
+            thread_ts = params.get("thread_ts") or ""
+            if thread_ts and (channel, thread_ts) not in self.messages:
+                return {"ok": False, "error": "invalid_thread_ts"}
+            found = [self.uploads.get(item.get("id", "")) for item in files]
+            if not found or any(upload is None or upload.content is None for upload in found):
+                return {"ok": False, "error": "file_not_found"}  # announced but never uploaded
+            shared = []
+            with self._changed:
+                for upload, item in zip(found, files):
+                    upload.title, upload.channel_id = item.get("title") or upload.filename, channel
+                    upload.thread_ts, upload.initial_comment = thread_ts, params.get("initial_comment") or ""
+                    upload.shared = bool(channel)
+                    shared.append({"id": upload.file_id, "name": upload.filename, "title": upload.title})
+                self._changed.notify_all()
+            return {"ok": True, "files": shared}
         if method == "files.info":
             if params.get("file") not in self.files:
                 return {"ok": False, "error": "file_not_found"}
@@ -221,6 +295,9 @@ class SlackServer:
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
+                if self.path.startswith("/upload/v1/"):  # the upload URL getUploadURLExternal handed out
+                    self._upload(self.path.rsplit("/", 1)[-1], self.rfile.read(length))
+                    return
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
                 if self.headers.get("Content-Type", "").startswith("application/json"):
                     params = json.loads(raw or "{}")
@@ -258,6 +335,21 @@ class SlackServer:
                     self._send(200, "application/octet-stream", server.files[file_id][1])
                 else:  # Slack answers a missing or wrong token with its sign-in page
                     self._send(200, "text/html; charset=utf-8", b"<!DOCTYPE html><html>Sign in to Slack</html>")
+
+            def _upload(self, file_id: str, content: bytes) -> None:
+                """Slack's upload URL takes the raw bytes (or a multipart form) and answers in plain text."""
+                server._record("file_upload", {"file_id": file_id, "bytes": len(content)}, self.path)
+                if "file_upload" in server.failures:
+                    self._send(500, "text/plain; charset=utf-8", server.failures["file_upload"].encode())
+                    return
+                upload = server.uploads.get(file_id)
+                if upload is None:
+                    self._send(404, "text/plain; charset=utf-8", b"unknown upload")
+                    return
+                with server._changed:
+                    upload.content = content
+                    server._changed.notify_all()
+                self._send(200, "text/plain; charset=utf-8", f"OK - {len(content)}".encode())
 
             def _send(self, status: int, content_type: str, body: bytes) -> None:
                 self.send_response(status)

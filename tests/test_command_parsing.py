@@ -15,6 +15,7 @@ from bot.core.commands import (
     ReorderCancel,
     ReorderList,
     ReorderRecord,
+    StockChart,
     StockSet,
     StockShow,
     StockStatus,
@@ -245,6 +246,25 @@ def test_stock_help(text):
 def test_stock_show():
     assert parse_stock("SKU123") == StockShow("SKU123")
     assert parse_stock(f"  {UNICODE_SKU}  ") == StockShow(UNICODE_SKU)
+
+
+def test_stock_chart():
+    assert parse_stock("SKU123 chart") == StockChart("SKU123")
+    assert parse_stock("SKU123 CHART") == StockChart("SKU123")
+    assert parse_stock("chart SKU123") == StockChart("SKU123")
+    assert parse_stock(f"{UNICODE_SKU} 图表") == StockChart(UNICODE_SKU)
+
+
+@pytest.mark.parametrize("text, code, detail", [
+    ("chart", "missing_sku", {}),
+    ("SKU1 chart now", "unexpected_words", {"words": "now"}),
+    ("chart SKU1 SKU2", "unexpected_words", {"words": "SKU2"}),
+    ("SKU1 graph", "unexpected_words", {"words": "graph"}),
+    ("<!here> chart", "sku_bad_chars", {"sku": "<!here>"}),
+])
+def test_stock_chart_errors(text, code, detail):
+    error = error_of(parse_stock, text)
+    assert (error.code, error.detail) == (code, detail)
 
 
 def test_stock_set():

@@ -29,7 +29,8 @@ def test_manifest_declares_what_the_app_listens_to(bot):
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
     assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened", "message.im"]
-    assert {"commands", "chat:write", "files:read", "im:history"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "files:read", "files:write", "im:history"} <= set(
+        manifest["oauth_config"]["scopes"]["bot"])  # files:write: stock charts
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # files are dropped in the DM
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
 

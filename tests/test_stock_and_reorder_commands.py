@@ -170,8 +170,9 @@ def test_stock_help(bot):
     assert result.status == 200
     answer = result.json()
     assert answer["response_type"] == "ephemeral"
-    assert answer["text"].splitlines()[:5] == [
+    assert answer["text"].splitlines()[:6] == [
         "*Usage:*", "`/stock SKU123` — available, levels and alert state",
+        "`/stock SKU123 chart` — a chart: 60 days of stock, forecast to stock-out, levels, reorders",
         "`/stock set SKU123 1200 [warehouse US-WEST]` — record a manual count",
         "`/stock status` — each stock source: last good read, rows, last error",
         "`/stock import [sales]` — upload a CSV/XLSX export (or drop it in a DM with me; write `sales` in the "

@@ -79,6 +79,16 @@ class StockShow:
 
 
 @dataclass(frozen=True)
+class StockChart:
+    """`/stock SKU chart`: the stock chart, posted in the channel."""
+
+    sku: str
+
+
+CHART_WORDS = ("chart", "图表", "图")
+
+
+@dataclass(frozen=True)
 class StockStatus:
     """`/stock status`: each stock source's health."""
 
@@ -177,7 +187,7 @@ class CampaignRemove:
 ThresholdRequest = Union[Help, ThresholdSet, ThresholdGet, ThresholdList, ThresholdRemove, ThresholdHistory,
                          ThresholdCalc, ThresholdAuto, ThresholdLead]
 CampaignRequest = Union[Help, CampaignAdd, CampaignList, CampaignRemove]
-StockRequest = Union[Help, StockShow, StockSet, StockStatus, StockImport]
+StockRequest = Union[Help, StockShow, StockSet, StockStatus, StockImport, StockChart]
 ReorderRequest = Union[Help, ReorderRecord, ReorderList, ReorderCancel]
 
 
@@ -535,7 +545,14 @@ def parse_stock(text: Optional[str]) -> StockRequest:
             warehouse = parse_sku(rest.pop(0))
         _no_extra(rest)
         return StockSet(sku, available, warehouse)
+    if tokens[0].lower() in CHART_WORDS:  # `/stock chart SKU` reads as well as `/stock SKU chart`
+        sku = parse_sku(tokens[1] if len(tokens) > 1 else None)
+        _no_extra(tokens[2:])
+        return StockChart(sku)
     sku = parse_sku(tokens[0])
+    if len(tokens) > 1 and tokens[1].lower() in CHART_WORDS:
+        _no_extra(tokens[2:])
+        return StockChart(sku)
     _no_extra(tokens[1:])
     return StockShow(sku)
 

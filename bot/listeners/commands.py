@@ -21,8 +21,16 @@ from bot.core.commands import CommandError
 from bot.core.tiers import Tier, default_critical_level
 from bot.i18n import t
 from bot.listeners import plans
-from bot.messages import channel_text, command_error_text, import_modal, outlook_lines, usage_text
-from bot.notifier import CHANNEL_REFUSED
+from bot.messages import (
+    channel_text,
+    chart_failed_text,
+    command_error_text,
+    import_modal,
+    outlook_lines,
+    usage_text,
+)
+from bot.notifier import CHANNEL_REFUSED, NotifyError
+from bot.stock_charts import ChartOutcome
 from storage import repo
 from storage.db import session as open_session
 
@@ -32,8 +40,11 @@ WRITE_REQUESTS = (parse.ThresholdSet, parse.ThresholdRemove, parse.ReorderRecord
                   parse.ThresholdAuto, parse.ThresholdLead, parse.CampaignAdd, parse.CampaignRemove)
 
 
-def _parse_or_answer(ack, ctx, command_name: str, parser, command: dict):
-    """Parse the command text; answer bad input, help and permission refusals right in the ack."""
+def _parse_or_answer(ack, ctx, command_name: str, parser, command: dict, ack_text=None):
+    """Parse the command text; answer bad input, help and permission refusals right in the ack.
+
+    `ack_text(request)`: what a good request's ack says (None: nothing), for work that takes a while.
+    """
     try:
         request = parser(command.get("text"))
     except CommandError as error:
@@ -45,8 +56,18 @@ def _parse_or_answer(ack, ctx, command_name: str, parser, command: dict):
     if isinstance(request, WRITE_REQUESTS) and not ctx.settings.is_admin(command.get("user_id", "")):
         ack(response_type="ephemeral", text=replies.not_admin(ctx.lang, ctx.settings.threshold_admins))
         return None
-    ack()
+    text = ack_text(request) if ack_text else None
+    if text:
+        ack(response_type="ephemeral", text=text)
+    else:
+        ack()
     return request
+
+
+def _stock_ack_text(ctx, request):
+    if isinstance(request, parse.StockChart):
+        return t(ctx.lang, "reply.chart_coming", sku=request.sku)
+    return None
 
 
 def register(app: App, ctx) -> None:
@@ -59,8 +80,12 @@ def register(app: App, ctx) -> None:
 
     @app.command("/stock")
     def stock_command(ack, command, respond, client):
-        request = _parse_or_answer(ack, ctx, "stock", parse.parse_stock, command)
-        if isinstance(request, parse.StockImport):
+        request = _parse_or_answer(ack, ctx, "stock", parse.parse_stock, command,
+                                   ack_text=lambda parsed: _stock_ack_text(ctx, parsed))
+        if isinstance(request, parse.StockChart):
+            ctx.after_ack(respond, "/stock chart", lambda: _stock_chart(ctx, request, command.get("channel_id", ""),
+                                                                        respond))
+        elif isinstance(request, parse.StockImport):
             # The trigger_id is good for 3 s: open the modal first, nothing slow before it.
             ctx.after_ack(respond, "/stock import", lambda: client.views_open(
                 trigger_id=command["trigger_id"], view=import_modal(ctx.lang, request.kind)))
@@ -215,6 +240,25 @@ def _stock(ctx, request, respond) -> None:
                 Tier.WARNING if threshold and available <= threshold.warning_level else None)
             text += "\n" + "\n".join(outlook_lines(lang, outlook, tier))
         respond(text=text)
+
+
+def _stock_chart(ctx, request, channel: str, respond) -> None:
+    """Draw and post the chart where the command was typed; if Slack will not take it there, say
+    why through the response_url (which reaches the person even where the bot cannot post)."""
+    lang = ctx.lang
+    if ctx.checker.charts is None:
+        respond(text=t(lang, "reply.chart_nothing", sku=request.sku))
+        return
+    try:
+        outcome = ctx.checker.charts.post_now(request.sku, channel)
+    except NotifyError as exc:
+        log.warning("Slack refused the /stock chart upload for %s in %s: %s", request.sku, channel, exc)
+        respond(text=chart_failed_text(lang, request.sku, str(exc)))
+        return
+    if outcome is ChartOutcome.UNKNOWN_SKU:
+        respond(text=t(lang, "reply.stock_unknown", sku=request.sku))
+    elif outcome is ChartOutcome.NOTHING_TO_DRAW:
+        respond(text=t(lang, "reply.chart_nothing", sku=request.sku))
 
 
 def _reorder(ctx, request, user: str, respond) -> None:
