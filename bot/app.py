@@ -48,6 +48,13 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
         **extra,
     )
 
+    @app.middleware
+    def paced_client(context, next):
+        # Bolt builds a plain WebClient per request; listeners get ours, whose every call waits out a
+        # 429's Retry-After together with the checker's posts.
+        context["client"] = client
+        next()
+
     @app.error
     def on_error(error, body, logger):
         # Never a 500 for Slack: log the cause (not the payload) and answer 200 with an apology

@@ -37,6 +37,8 @@ class SlackServer:
         self.slow_seconds = 0.0  # a slow Slack: every Web API answer waits this long
         self.socket_mode_url: Optional[str] = None  # what apps.connections.open hands out
         self.files: dict[str, tuple[dict, bytes]] = {}  # file id -> (files.info "file" object, content)
+        # method -> [calls still to answer 429, Retry-After value]: Slack's rate limiting
+        self.rate_limits: dict[str, list] = {}
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -165,6 +167,19 @@ class SlackServer:
             return {"ok": True, "view": {"id": "V0TEST", **params.get("view", {})}}
         return {"ok": False, "error": "unknown_method"}
 
+    def rate_limit(self, method: str, times: int = 1, retry_after: str = "2") -> None:
+        """Answer the next `times` calls of `method` with HTTP 429 and this Retry-After, as Slack does."""
+        with self._changed:
+            self.rate_limits[method] = [times, retry_after]
+
+    def _limited(self, method: str) -> Optional[str]:
+        with self._changed:
+            limit = self.rate_limits.get(method)
+            if not limit or limit[0] <= 0:
+                return None
+            limit[0] -= 1
+            return limit[1]
+
     def _handler_class(self):
         server = self
 
@@ -192,6 +207,11 @@ class SlackServer:
                 if server.slow_seconds and method != "response_url":
                     time.sleep(server.slow_seconds)
                 server._record(method, params, self.path)
+                retry_after = server._limited(method)
+                if retry_after is not None:
+                    self._send(429, "application/json; charset=utf-8", b'{"ok": false, "error": "ratelimited"}',
+                               {"Retry-After": retry_after})
+                    return
                 self._send(200, "application/json; charset=utf-8",
                            json.dumps(server._answer(method, params, authorized)).encode())
 
@@ -202,6 +222,11 @@ class SlackServer:
                     method = path.rsplit("/", 1)[-1]
                     params = {k: v[0] for k, v in parse_qs(query).items()}
                     server._record(method, params, self.path)
+                    retry_after = server._limited(method)
+                    if retry_after is not None:
+                        self._send(429, "application/json; charset=utf-8", b'{"ok": false, "error": "ratelimited"}',
+                                   {"Retry-After": retry_after})
+                        return
                     self._send(200, "application/json; charset=utf-8",
                                json.dumps(server._answer(method, params, authorized)).encode())
                     return
@@ -212,8 +237,10 @@ class SlackServer:
                 else:  # Slack answers a missing or wrong token with its sign-in page
                     self._send(200, "text/html; charset=utf-8", b"<!DOCTYPE html><html>Sign in to Slack</html>")
 
-            def _send(self, status: int, content_type: str, body: bytes) -> None:
+            def _send(self, status: int, content_type: str, body: bytes, headers: Optional[dict] = None) -> None:
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
