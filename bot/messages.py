@@ -73,6 +73,7 @@ class AlertView:
     warehouse: Optional[str] = None
     stale_source: Optional[str] = None
     outlook: Optional[Outlook] = None
+    oversold: int = 0  # units sold beyond zero; available is 0 then
 
 
 def _eta_text(lang: str, eta: Optional[date]) -> str:
@@ -100,7 +101,8 @@ def alert_message(lang: str, view: AlertView) -> dict:
     if view.name:
         title += f"\n{view.name}"
     fields = [
-        {"type": "mrkdwn", "text": t(lang, "alert.available", available=qty(view.available))},
+        {"type": "mrkdwn", "text": t(lang, "alert.available", available=qty(view.available))
+         + (" · " + t(lang, "alert.oversold", oversold=qty(view.oversold)) if view.oversold else "")},
         {"type": "mrkdwn", "text": t(lang, "alert.warning_level", level=qty(view.warning_level))},
         {"type": "mrkdwn", "text": t(lang, "alert.critical_level", level=qty(view.critical_level))},
     ]

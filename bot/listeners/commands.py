@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 WRITE_REQUESTS = (parse.ThresholdSet, parse.ThresholdRemove, parse.ReorderRecord, parse.ReorderCancel,
                   parse.ThresholdAuto, parse.ThresholdLead, parse.CampaignAdd, parse.CampaignRemove)
+STOCK_WRITES = (parse.StockSet, parse.StockImport)  # STOCK_EDITORS
 
 
 def _parse_or_answer(ack, ctx, command_name: str, parser, command: dict):
@@ -41,6 +42,9 @@ def _parse_or_answer(ack, ctx, command_name: str, parser, command: dict):
         return None
     if isinstance(request, WRITE_REQUESTS) and not ctx.settings.is_admin(command.get("user_id", "")):
         ack(response_type="ephemeral", text=replies.not_admin(ctx.lang, ctx.settings.threshold_admins))
+        return None
+    if isinstance(request, STOCK_WRITES) and not ctx.settings.may_edit_stock(command.get("user_id", "")):
+        ack(response_type="ephemeral", text=replies.not_stock_editor(ctx.lang, ctx.settings))
         return None
     ack()
     return request
