@@ -252,3 +252,22 @@ def test_every_stored_text_is_free_of_control_characters(start_bot, slack, stock
     push(bot, "/api/stock", {"items": [{"sku": "P-1", "available": 1, "name": "x\u0085y\u2066z"}]})
     rows = stock(bot)
     assert rows and all(no_controls(r.name) and no_controls(r.warehouse) for r in rows.values())
+
+
+def test_an_existing_database_gains_the_oversold_columns_and_keeps_its_rows(database_url):
+    from sqlalchemy import inspect, text
+
+    from storage.db import init_db, make_engine
+
+    engine = make_engine(database_url)
+    with engine.begin() as conn:  # the tables as the previous version left them
+        conn.execute(text('ALTER TABLE stock DROP COLUMN oversold'))
+        conn.execute(text('ALTER TABLE alert DROP COLUMN oversold'))
+        conn.execute(text("INSERT INTO stock (sku, warehouse, available, source, read_at) "
+                          "VALUES ('OLD-1', '', 7, 'push', '2026-11-01 00:00:00')"))
+    init_db(engine)
+    with engine.connect() as conn:
+        assert {"oversold"} <= {c["name"] for c in inspect(conn).get_columns("stock")}
+        assert {"oversold"} <= {c["name"] for c in inspect(conn).get_columns("alert")}
+        assert conn.execute(text("SELECT available, oversold FROM stock WHERE sku = 'OLD-1'")).one() == (7, None)
+    engine.dispose()
