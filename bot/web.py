@@ -154,6 +154,12 @@ def tiktok_webhook(ctx: AppContext, environ, start_response):
 INVALID_REQUEST = {"error": "invalid request"}
 
 
+def _handled_already(start_response) -> Iterable[bytes]:
+    # An empty 200 is a plain acknowledgement to Slack: it shows nothing and retries nothing.
+    start_response("200 OK", [("Content-Length", "0")])
+    return [b""]
+
+
 def slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, start_response):
     """POST /slack/events: size, signature, replay and retry checks (bot.slack_guard), then Bolt."""
     length = _content_length(environ)
@@ -172,18 +178,18 @@ def slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, s
     try:
         if not slack_guard.first_time(ctx.engine, slack_guard.signature_key(signature), now):
             log.warning("ignored a signed request to %s sent again (a replay)", SLACK_PATH)
-            return _json(start_response, "200 OK", {"ok": True, "duplicate": True})
+            return _handled_already(start_response)
         if event_id and not slack_guard.first_time(ctx.engine, slack_guard.event_key(event_id), now):
             log.info("ignored Slack's retry %s of event %s: handled already",
                      environ.get("HTTP_X_SLACK_RETRY_NUM", "?"), event_id)
-            return _json(start_response, "200 OK", {"ok": True, "duplicate": True})
+            return _handled_already(start_response)
     except Exception:  # the database is down: better to process than to drop what Slack sent
         log.warning("could not record a Slack request for de-duplication", exc_info=True)
     environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads the body again
     try:
         return slack_handler(environ, start_response)
-    except Exception:  # Bolt parses the body before checking the signature: broken JSON or a
-        # JSON list raise there. Slack never sends those; answer 400 instead of a 500.
+    except Exception:  # Bolt raises on a signed body it cannot parse (broken JSON, a JSON list).
+        # Slack never sends those; answer 400 instead of a 500.
         log.warning("refused an unreadable request to %s", SLACK_PATH)
         return _json(start_response, "400 Bad Request", INVALID_REQUEST)
 
