@@ -15,8 +15,6 @@ STRINGS: dict[str, dict[str, str]] = {
         # alert
         "alert.title": "{emoji} {tier} · {sku}",
         "alert.available": "*Available*\n{available}",
-        "alert.oversold": "oversold by {oversold}",
-        "reply.stock_oversold": "⛔ Oversold by {oversold}: more was sold than was in stock.",
         "alert.warning_level": "*Warning level*\n{level}",
         "alert.critical_level": "*Critical level*\n{level}",
         "alert.on_order": "*On order*\n{on_order}",
@@ -74,8 +72,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "modal.note": "Note (supplier, PO number…)",
         # replies
         "reply.not_admin": "Sorry, only threshold admins can do that here. Ask one of: {admins}.",
-        "reply.not_stock_editor": "Sorry, only stock editors can change stock counts or import files here. "
-                                  "Ask one of: {editors}.",
         "reply.threshold_saved": "✅ *{sku}*: warning at {warning}, critical at {critical}, alerts to {channel}.",
         "reply.threshold_was": "Before: warning {warning}, critical {critical}.",
         "reply.threshold_scope": "Levels apply to warehouse *{warehouse}* only.",
@@ -128,7 +124,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.reorder_none_to_cancel": "*{sku}* has no open reorders to cancel.",
         "reply.ack_done": "Thanks, acknowledged.",
         "reply.alert_gone": "That alert no longer exists (its SKU was removed or the episode closed).",
-        "reply.unknown_button": "Stockbot does not know that button (perhaps from an older version). Nothing was changed.",
         "reply.internal_error": "Sorry, something went wrong on our side and nothing was changed. "
                                 "Please try again in a minute.",
         # errors
@@ -280,6 +275,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "what.campaign_id": "campaign number",
         "what.start": "start",
         "what.end": "end",
+        # issue 14: STOCK_EDITORS, oversold stock, unknown buttons
+        "alert.oversold": "oversold by {oversold}",
+        "reply.stock_oversold": "⛔ Oversold by {oversold}: more was sold than was in stock.",
+        "reply.not_stock_editor": "Sorry, only stock editors can change stock counts or import files here. "
+                                  "Ask one of: {editors}.",
+        "reply.unknown_button": "Stockbot does not know that button (perhaps from an older version). Nothing was changed.",
     },
     "zh": {
         "tier.WARNING": "WARNING 库存预警",
@@ -288,8 +289,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "tier.OK": "OK 正常",
         "alert.title": "{emoji} {tier} · {sku}",
         "alert.available": "*可用库存*\n{available}",
-        "alert.oversold": "超卖 {oversold}",
-        "reply.stock_oversold": "⛔ 超卖 {oversold}：已售出数量超过库存。",
         "alert.warning_level": "*预警线*\n{level}",
         "alert.critical_level": "*告急线*\n{level}",
         "alert.on_order": "*在途*\n{on_order}",
@@ -342,7 +341,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "modal.eta": "预计到货日期",
         "modal.note": "备注（供应商、采购单号…）",
         "reply.not_admin": "抱歉，只有阈值管理员可以执行此操作。请联系：{admins}。",
-        "reply.not_stock_editor": "抱歉，只有库存编辑人员可以修改库存或导入文件。请联系：{editors}。",
         "reply.threshold_saved": "✅ *{sku}*：预警线 {warning}，告急线 {critical}，预警发送到 {channel}。",
         "reply.threshold_was": "修改前：预警线 {warning}，告急线 {critical}。",
         "reply.threshold_scope": "阈值只针对仓库 *{warehouse}*。",
@@ -393,7 +391,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.reorder_none_to_cancel": "*{sku}* 没有可取消的补货单。",
         "reply.ack_done": "已确认，谢谢。",
         "reply.alert_gone": "该预警已不存在（SKU 已删除或预警已结束）。",
-        "reply.unknown_button": "Stockbot 不认识这个按钮（可能来自旧版本），未做任何修改。",
         "reply.internal_error": "抱歉，系统出错，未做任何修改。请稍后再试。",
         "error.prefix": "⚠️ {message}",
         "error.missing_sku": "缺少 SKU。",
@@ -537,6 +534,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "what.campaign_id": "活动编号",
         "what.start": "开始",
         "what.end": "结束",
+        # issue 14: STOCK_EDITORS, oversold stock, unknown buttons
+        "alert.oversold": "超卖 {oversold}",
+        "reply.stock_oversold": "⛔ 超卖 {oversold}：已售出数量超过库存。",
+        "reply.not_stock_editor": "抱歉，只有库存编辑人员可以修改库存或导入文件。请联系：{editors}。",
+        "reply.unknown_button": "Stockbot 不认识这个按钮（可能来自旧版本），未做任何修改。",
     },
 }
 
