@@ -288,7 +288,8 @@ class Checker:
         """Store a reorder; if the SKU has an open alert, show it there and in its thread."""
         now = now or repo.utcnow()
         with open_session(self.engine) as session:
-            note = clean_optional(note)  # a NUL would store on SQLite and fail on Postgres
+            # A NUL would store on SQLite and fail on Postgres; a modal's line breaks are kept.
+            note = clean_text(note, keep_newlines=True).strip() or None if note else None
             reorder = Reorder(sku=sku, quantity=quantity, eta=eta, note=note, created_by=user, created_at=now)
             session.add(reorder)
             session.commit()
@@ -396,8 +397,8 @@ class Checker:
 
     def write_sales(self, source_name: str, rows: Iterable[SalesRow]) -> int:
         """Write daily sales in one transaction; returns how many (sku, warehouse, day) rows."""
-        batch = [{"sku": r.sku, "warehouse": clean_text(r.warehouse), "day": r.day, "units": r.units, "source": source_name}
-                 for r in rows]
+        batch = [{"sku": r.sku, "warehouse": clean_text(r.warehouse), "day": r.day, "units": r.units,
+                  "source": source_name} for r in rows]
         with self.engine.begin() as conn:
             for start in range(0, len(batch), STOCK_WRITE_BATCH):
                 repo.upsert_sales(conn, batch[start:start + STOCK_WRITE_BATCH])
@@ -415,7 +416,8 @@ class Checker:
                 # Negative available is oversold: stored as 0 available (OUT OF STOCK, and sums over
                 # warehouses stay true) with the oversold units kept beside it, whatever the source.
                 batch.append({"sku": row.sku, "warehouse": clean_text(row.warehouse),
-                              "available": max(row.available, 0), "oversold": -row.available if row.available < 0 else None,
+                              "available": max(row.available, 0),
+                              "oversold": -row.available if row.available < 0 else None,
                               "name": clean_optional(row.name), "on_order": row.on_order, "source": source_name,
                               "read_at": now})
                 count += 1

@@ -152,6 +152,21 @@ def test_nul_in_a_reorder_note_is_stripped_on_every_database(bot):
     assert reorder.note == "call the supplier"
 
 
+def test_nul_in_the_reorder_modal_note_is_stripped_and_its_lines_kept(bot, slack):
+    from tests.test_bad_input_and_safety import modal_values
+
+    bot.ask("/threshold", "set SKU1 100")
+    bot.ask("/stock", "set SKU1 5")
+    with Session(bot.ctx.engine) as session:
+        alert = session.exec(select(Alert)).one()
+    result = bot.view_submission("reorder_modal", str(alert.id), modal_values("40", note="PO 7\x00\nsupplier\u202e ok"))
+    assert result.status == 200
+    bot.settle()
+    with Session(bot.ctx.engine) as session:
+        [reorder] = session.exec(select(Reorder)).all()
+    assert reorder.note == "PO 7\nsupplier ok"
+
+
 # ---- STOCK_EDITORS ------------------------------------------------------------------------------
 
 def test_stock_editors_setting_is_read():
