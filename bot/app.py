@@ -9,12 +9,14 @@ from typing import Optional
 from slack_bolt import App, BoltResponse
 from sqlalchemy.engine import Engine
 
+from bot import slack_guard
 from bot.checker import Checker
 from bot.config import Settings
 from bot.context import AppContext
 from bot.i18n import t
 from bot.listeners import register_listeners
 from bot.notifier import Notifier, SlackNotifier, make_web_client
+from storage import repo
 from storage.db import init_db, make_engine
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,31 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
         process_before_response=False,
         **extra,
     )
+
+    @app.middleware
+    def paced_client(context, next):
+        # Bolt builds a plain WebClient per request; listeners get ours, whose every call waits out a
+        # 429's Retry-After together with the checker's posts.
+        context["client"] = client
+        next()
+
+    if settings.socket_mode:
+        # Over HTTP, bot.web drops Slack's event retries before Bolt; over the websocket they
+        # arrive here (same event_id, retry_attempt > 0) and are acknowledged without a second run.
+        @app.middleware
+        def once_per_event(body, next):
+            event_id = body.get("event_id") if isinstance(body, dict) else None
+            if isinstance(event_id, str) and event_id and not _first_time(slack_guard.event_key(event_id[:100])):
+                log.info("ignored Slack's retry of event %s: handled already", event_id[:100])
+                return BoltResponse(status=200, body="")
+            next()
+
+    def _first_time(key: str) -> bool:
+        try:
+            return slack_guard.first_time(ctx.engine, key, repo.utcnow())
+        except Exception:  # the database is down: better to process than to drop what Slack sent
+            log.warning("could not record a Slack event for de-duplication", exc_info=True)
+            return True
 
     @app.error
     def on_error(error, body, logger):

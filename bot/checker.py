@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from bot import messages, notices, planning
 from bot.config import Settings
+from bot.core.text import clean_optional, clean_text
 from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
 from bot.notifier import Notifier, NotifyError
 from bot.sources import SalesRow, SourceError, StockRow, reason_of
@@ -189,7 +190,8 @@ class Checker:
                       posted_at=now, available=candidate.available, on_order=on_order,
                       warning_level=candidate.warning_level, critical_level=candidate.critical_level,
                       read_at=candidate.read_at, name=candidate.name, warehouse=candidate.warehouse,
-                      source_on_order=candidate.source_on_order or None, stale_source=stale_source)
+                      source_on_order=candidate.source_on_order or None, stale_source=stale_source,
+                      oversold=candidate.oversold or None)
         with open_session(self.engine) as session:
             # Claim the (episode, tier) slot before posting, so a restart or a second
             # process can never post the same alert twice.
@@ -332,6 +334,7 @@ class Checker:
                            for r in reorders),
             recovered_available=episode.recovered_available if recovered else None,
             recovered_at=episode.closed_at if recovered else None,
+            oversold=alert.oversold or 0,
         )
 
     def _update_message(self, session: Session, alert: Alert, now: datetime) -> None:
@@ -362,6 +365,8 @@ class Checker:
         """Store a reorder; if the SKU has an open alert, show it there and in its thread."""
         now = now or repo.utcnow()
         with open_session(self.engine) as session:
+            # A NUL would store on SQLite and fail on Postgres; a modal's line breaks are kept.
+            note = clean_text(note, keep_newlines=True).strip() or None if note else None
             reorder = Reorder(sku=sku, quantity=quantity, eta=eta, note=note, created_by=user, created_at=now)
             session.add(reorder)
             session.commit()
@@ -478,8 +483,8 @@ class Checker:
 
     def write_sales(self, source_name: str, rows: Iterable[SalesRow]) -> int:
         """Write daily sales in one transaction; returns how many (sku, warehouse, day) rows."""
-        batch = [{"sku": r.sku, "warehouse": r.warehouse, "day": r.day, "units": r.units, "source": source_name}
-                 for r in rows]
+        batch = [{"sku": r.sku, "warehouse": clean_text(r.warehouse), "day": r.day, "units": r.units,
+                  "source": source_name} for r in rows]
         with self.engine.begin() as conn:
             for start in range(0, len(batch), STOCK_WRITE_BATCH):
                 repo.upsert_sales(conn, batch[start:start + STOCK_WRITE_BATCH])
@@ -494,8 +499,12 @@ class Checker:
         batch: list[dict] = []
         with self.engine.begin() as conn:
             for row in rows:
-                batch.append({"sku": row.sku, "warehouse": row.warehouse, "available": row.available,
-                              "name": row.name, "on_order": row.on_order, "source": source_name,
+                # Negative available is oversold: stored as 0 available (OUT OF STOCK, and sums over
+                # warehouses stay true) with the oversold units kept beside it, whatever the source.
+                batch.append({"sku": row.sku, "warehouse": clean_text(row.warehouse),
+                              "available": max(row.available, 0),
+                              "oversold": -row.available if row.available < 0 else None,
+                              "name": clean_optional(row.name), "on_order": row.on_order, "source": source_name,
                               "read_at": now})
                 count += 1
                 if len(batch) >= STOCK_WRITE_BATCH:

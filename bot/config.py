@@ -32,6 +32,8 @@ class Settings:
     check_interval_seconds: int = DEFAULT_CHECK_INTERVAL_SECONDS
     remind_after_hours: float = DEFAULT_REMIND_AFTER_HOURS
     threshold_admins: frozenset[str] = field(default_factory=frozenset)
+    # Who may `/stock set` and import files through Slack; empty = everyone. Admins always may.
+    stock_editors: frozenset[str] = field(default_factory=frozenset)
     port: int = 3000
     run_scheduler: bool = True
     language: str = "en"
@@ -58,6 +60,10 @@ class Settings:
     def is_admin(self, user_id: str) -> bool:
         """Unset THRESHOLD_ADMINS means everyone may change thresholds and record reorders."""
         return not self.threshold_admins or user_id in self.threshold_admins
+
+    def may_edit_stock(self, user_id: str) -> bool:
+        """Unset STOCK_EDITORS means everyone may; the users in THRESHOLD_ADMINS always may."""
+        return not self.stock_editors or user_id in self.stock_editors or user_id in self.threshold_admins
 
     def __repr__(self) -> str:  # never print secrets, even by accident in a traceback
         return (
@@ -125,6 +131,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
     if language not in SUPPORTED_LANGUAGES:
         raise ConfigError(f"STOCKBOT_LANG must be one of {', '.join(SUPPORTED_LANGUAGES)}")
     admins = frozenset(a.strip() for a in env.get("THRESHOLD_ADMINS", "").split(",") if a.strip())
+    editors = frozenset(e.strip() for e in env.get("STOCK_EDITORS", "").split(",") if e.strip())
     return Settings(
         slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
@@ -136,6 +143,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         check_interval_seconds=_int(env, "CHECK_INTERVAL_SECONDS", DEFAULT_CHECK_INTERVAL_SECONDS, 10),
         remind_after_hours=_float(env, "REMIND_AFTER_HOURS", DEFAULT_REMIND_AFTER_HOURS),
         threshold_admins=admins,
+        stock_editors=editors,
         port=_int(env, "PORT", 3000, 0),
         run_scheduler=env.get("RUN_SCHEDULER", "true").strip().lower() not in ("false", "0", "no", "off"),
         language=language,

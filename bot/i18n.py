@@ -86,6 +86,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reason.too_few_values": "has {count} values but the header has {width} columns",
         "reason.sku_empty": "the SKU is empty",
         "reason.sku_too_long": "SKU {sku}… is longer than {max} characters",
+        "reason.sku_bad_chars": "SKU {sku} has characters a SKU cannot have (letters, digits and - _ . / : + # ( ))",
         "reason.negative": "{label} {value} for {sku} is negative{hint}",
         "reason.returns_hint": " (returns are not counted as sales)",
         "reason.not_whole": "{label} {value} for {sku} is not a whole number",
@@ -373,6 +374,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "what.campaign_id": "campaign number",
         "what.start": "start",
         "what.end": "end",
+        # issue 14: STOCK_EDITORS, oversold stock, unknown buttons
+        "alert.oversold": "oversold by {oversold}",
+        "reply.stock_oversold": "⛔ Oversold by {oversold}: more was sold than was in stock.",
+        "reply.not_stock_editor": "Sorry, only stock editors can change stock counts or import files here. "
+                                  "Ask one of: {editors}.",
+        "reply.unknown_button": "Stockbot does not know that button (perhaps from an older version). Nothing was changed.",
     },
     "zh": {
         "tier.WARNING": "库存预警",
@@ -443,6 +450,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reason.too_few_values": "只有 {count} 个值，但表头有 {width} 列",
         "reason.sku_empty": "SKU 为空",
         "reason.sku_too_long": "SKU {sku}… 超过 {max} 个字符",
+        "reason.sku_bad_chars": "SKU {sku} 含有 SKU 不允许的字符（只能用字母、数字和 - _ . / : + # ( )）",
         "reason.negative": "{sku} 的{label} {value} 是负数{hint}",
         "reason.returns_hint": "（退货不计入销量）",
         "reason.not_whole": "{sku} 的{label} {value} 不是整数",
@@ -716,6 +724,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "what.campaign_id": "活动编号",
         "what.start": "开始",
         "what.end": "结束",
+        # issue 14: STOCK_EDITORS, oversold stock, unknown buttons
+        "alert.oversold": "超卖 {oversold}",
+        "reply.stock_oversold": "⛔ 超卖 {oversold}：已售出数量超过库存。",
+        "reply.not_stock_editor": "抱歉，只有库存编辑人员可以修改库存或导入文件。请联系：{editors}。",
+        "reply.unknown_button": "Stockbot 不认识这个按钮（可能来自旧版本），未做任何修改。",
     },
 }
 

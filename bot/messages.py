@@ -114,6 +114,7 @@ class AlertView:
     warehouse: Optional[str] = None
     stale_source: Optional[str] = None
     outlook: Optional[Outlook] = None
+    oversold: int = 0  # units sold beyond zero; available is 0 then
 
 
 def _eta_text(lang: str, eta: Optional[date]) -> Mrkdwn:
@@ -168,7 +169,8 @@ def alert_message(lang: str, view: AlertView) -> dict:
     # The name goes on its own line outside the bold: `*…*` across a line break shows literal asterisks.
     heading = f"*{title}*" + (f"\n{outside(view.name, NAME_MAX)}" if view.name else "")
     fields = [
-        {"type": "mrkdwn", "text": t(lang, "alert.available", available=qty(available))},
+        {"type": "mrkdwn", "text": t(lang, "alert.available", available=qty(available))
+         + (" · " + t(lang, "alert.oversold", oversold=qty(view.oversold)) if view.oversold and not recovered else "")},
         {"type": "mrkdwn", "text": t(lang, "alert.warning_level", level=qty(view.warning_level))},
         {"type": "mrkdwn", "text": t(lang, "alert.critical_level", level=qty(view.critical_level))},
     ]

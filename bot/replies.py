@@ -37,6 +37,11 @@ def not_admin(lang: str, admins: Sequence[str]) -> Mrkdwn:
     return t(lang, "reply.not_admin", admins=join(", ", (mention(user) for user in sorted(admins))))
 
 
+def not_stock_editor(lang: str, settings) -> str:
+    allowed = sorted(settings.stock_editors | settings.threshold_admins)
+    return t(lang, "reply.not_stock_editor", editors=", ".join(f"<@{user}>" for user in allowed))
+
+
 def threshold_saved(lang: str, saved: Threshold, old: Optional[Threshold]) -> str:
     text = t(lang, "reply.threshold_saved", sku=saved.sku, warning=qty(saved.warning_level),
              critical=qty(saved.critical_level), channel=channel_text(lang, saved.channel))
@@ -184,6 +189,9 @@ def stock_shown(lang: str, sku: str, rows: Sequence[Stock], threshold: Optional[
              warehouses=warehouses, levels=levels, state=state)
     if on_order:
         text += "\n" + t(lang, "reply.stock_on_order", on_order=qty(on_order))
+    oversold = sum(row.oversold or 0 for row in rows)
+    if oversold:
+        text += "\n" + t(lang, "reply.stock_oversold", oversold=qty(oversold))
     latest = max(rows, key=lambda row: row.read_at)
     return Mrkdwn(text + "\n" + t(lang, "reply.stock_read", when=slack_time(latest.read_at), source=latest.source))
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hmac
+import io
 import json
 import logging
 from datetime import timedelta
@@ -12,6 +13,7 @@ from typing import Callable, Iterable
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot import slack_guard
 from bot.checker import LAST_CHECK_KEY
 from bot.context import AppContext
 from bot.sources.push import PushError, parse_sales_push, parse_stock_push
@@ -43,6 +45,10 @@ def health(ctx: AppContext) -> tuple[bool, dict]:
 MAX_PUSH_BYTES = 64 * 1024 * 1024  # 200 000 items of JSON fit with room to spare
 
 
+class BodyTooLarge(Exception):
+    """A body over its route's cap: answered 413 before a byte of it is read."""
+
+
 def _content_length(environ) -> int:
     try:
         return int(environ.get("CONTENT_LENGTH") or 0)
@@ -55,7 +61,7 @@ def _read_json(environ) -> object:
     if length <= 0:
         raise PushError("the body is empty: send JSON with a list \"items\"")
     if length > MAX_PUSH_BYTES:
-        raise PushError(f"the body is larger than {MAX_PUSH_BYTES // (1024 * 1024)} MB: split the push")
+        raise BodyTooLarge()
     raw = environ["wsgi.input"].read(length)
     try:
         return json.loads(raw)
@@ -89,6 +95,10 @@ def push_endpoint(ctx: AppContext, environ, start_response, kind: str):
             sales = parse_sales_push(payload, today=now.date() + timedelta(days=1))  # any time zone's today
             answer = {"ok": True, "received": ctx.checker.write_sales(PUSH_SOURCE, sales),
                       "skus": len({row.sku for row in sales})}
+    except BodyTooLarge:
+        return _json(start_response, "413 Payload Too Large",
+                     {"ok": False, "error": f"the body is larger than {MAX_PUSH_BYTES // (1024 * 1024)} MiB: "
+                                           f"split the push"})
     except PushError as exc:
         return _json(start_response, "400 Bad Request", exc.as_json())
     except Exception:
@@ -117,8 +127,10 @@ def tiktok_webhook(ctx: AppContext, environ, start_response):
     if config is None:
         return _json(start_response, "404 Not Found", {"ok": False, "error": "TikTok Shop is not configured"})
     length = _content_length(environ)
-    if not 0 < length <= MAX_WEBHOOK_BYTES:
-        return _json(start_response, "400 Bad Request", {"ok": False, "error": "empty or oversized body"})
+    if length > MAX_WEBHOOK_BYTES:
+        return _json(start_response, "413 Payload Too Large", {"ok": False, "error": "body larger than 1 MiB"})
+    if length <= 0:
+        return _json(start_response, "400 Bad Request", {"ok": False, "error": "empty body"})
     body = environ["wsgi.input"].read(length)
     # The signature covers the raw bytes: check it before parsing anything.
     if not verify_webhook(config.app_key, config.app_secret, body, environ.get("HTTP_AUTHORIZATION", "")):
@@ -139,6 +151,49 @@ def tiktok_webhook(ctx: AppContext, environ, start_response):
     return _json(start_response, "200 OK", {"ok": True, "duplicate": not fresh})
 
 
+INVALID_REQUEST = {"error": "invalid request"}
+
+
+def _handled_already(start_response) -> Iterable[bytes]:
+    # An empty 200 is a plain acknowledgement to Slack: it shows nothing and retries nothing.
+    start_response("200 OK", [("Content-Length", "0")])
+    return [b""]
+
+
+def slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, start_response):
+    """POST /slack/events: size, signature, replay and retry checks (bot.slack_guard), then Bolt."""
+    length = _content_length(environ)
+    if length > slack_guard.SLACK_MAX_BODY_BYTES:
+        # Neither read nor logged: only its size is worth knowing.
+        log.warning("refused a %d-byte request to %s (limit %d)", length, SLACK_PATH, slack_guard.SLACK_MAX_BODY_BYTES)
+        return _json(start_response, "413 Payload Too Large", {"error": "request body too large"})
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+    if not slack_guard.signature_ok(ctx.settings.slack_signing_secret, body,
+                                    environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"), signature):
+        log.warning("refused a request to %s with a missing, malformed, stale or wrong signature", SLACK_PATH)
+        return _json(start_response, "401 Unauthorized", INVALID_REQUEST)
+    now = repo.utcnow()
+    event_id = slack_guard.event_id_of(body, environ.get("CONTENT_TYPE", ""))
+    try:
+        if not slack_guard.first_time(ctx.engine, slack_guard.signature_key(signature), now):
+            log.warning("ignored a signed request to %s sent again (a replay)", SLACK_PATH)
+            return _handled_already(start_response)
+        if event_id and not slack_guard.first_time(ctx.engine, slack_guard.event_key(event_id), now):
+            log.info("ignored Slack's retry %s of event %s: handled already",
+                     environ.get("HTTP_X_SLACK_RETRY_NUM", "?"), event_id)
+            return _handled_already(start_response)
+    except Exception:  # the database is down: better to process than to drop what Slack sent
+        log.warning("could not record a Slack request for de-duplication", exc_info=True)
+    environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads the body again
+    try:
+        return slack_handler(environ, start_response)
+    except Exception:  # Bolt raises on a signed body it cannot parse (broken JSON, a JSON list).
+        # Slack never sends those; answer 400 instead of a 500.
+        log.warning("refused an unreadable request to %s", SLACK_PATH)
+        return _json(start_response, "400 Bad Request", INVALID_REQUEST)
+
+
 def make_wsgi_app(ctx: AppContext, bolt_app: App | None) -> Callable:
     slack_handler = SlackRequestHandler(bolt_app, path=SLACK_PATH) if bolt_app is not None else None
 
@@ -154,12 +209,7 @@ def make_wsgi_app(ctx: AppContext, bolt_app: App | None) -> Callable:
         if path == SLACK_PATH and slack_handler is not None:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
-            try:
-                return slack_handler(environ, start_response)
-            except Exception:  # Bolt parses the body before checking the signature: broken JSON or a
-                # JSON list raise there. Slack never sends those; answer 400 instead of a 500.
-                log.warning("refused an unreadable request to %s", SLACK_PATH)
-                return _json(start_response, "400 Bad Request", {"error": "invalid request"})
+            return slack_events(ctx, slack_handler, environ, start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     return application
@@ -171,4 +221,6 @@ def create_server(wsgi_app: Callable, port: int, host: str = "0.0.0.0"):
 
     # poll() rather than select(): no 1024-descriptor ceiling, and a close() from another
     # thread (tests, shutdown) does not crash the loop.
-    return waitress_server(wsgi_app, host=host, port=port, threads=8, ident="stockbot", asyncore_use_poll=True)
+    # max_request_body_size: waitress itself stops reading (413) past the largest cap of any route.
+    return waitress_server(wsgi_app, host=host, port=port, threads=8, ident="stockbot", asyncore_use_poll=True,
+                           max_request_body_size=MAX_PUSH_BYTES)

@@ -55,6 +55,9 @@ class Stock(SQLModel, table=True):
     source: str = Field(max_length=255)
     read_at: datetime
     on_order: Optional[int] = None  # inbound quantity reported by the source (ERP/WMS push)
+    # A source reported a negative available (sold more than it had): stored as 0 available,
+    # with how far below zero here, so "oversold by 5" can be shown. None: not oversold.
+    oversold: Optional[int] = None
 
 
 class StockDay(SQLModel, table=True):
@@ -105,7 +108,8 @@ class OrderLine(SQLModel, table=True):
 
 
 class WebhookDelivery(SQLModel, table=True):
-    """Webhook deliveries already handled: marketplaces redeliver until they see a 200."""
+    """Requests already handled: webhook deliveries (marketplaces redeliver until they see a 200),
+    Slack request signatures (replays) and Slack event ids (Slack's retries), by key prefix."""
 
     __tablename__ = "webhook_delivery"
     key: str = Field(primary_key=True, max_length=128)
@@ -152,6 +156,7 @@ class Alert(SQLModel, table=True):
     source_on_order: Optional[int] = None  # inbound quantity the stock source reported
     # Set when this SKU was missing from its source's latest read: the numbers are "as of".
     stale_source: Optional[str] = Field(default=None, max_length=255)
+    oversold: Optional[int] = None  # units sold beyond zero when posted (Stock.oversold summed)
 
 
 class Reorder(SQLModel, table=True):

@@ -146,9 +146,11 @@ def upsert_stock(conn: Connection, rows: Sequence[dict]) -> None:
         set_={"available": insert.excluded.available, "name": func.coalesce(insert.excluded.name, table.c.name),
               "source": insert.excluded.source, "read_at": insert.excluded.read_at,
               # Left out of a row (None): keep what an earlier read said; send 0 to clear.
-              "on_order": func.coalesce(insert.excluded.on_order, table.c.on_order)},
+              "on_order": func.coalesce(insert.excluded.on_order, table.c.on_order),
+              # Every read says afresh whether the SKU is oversold.
+              "oversold": insert.excluded.oversold},
     )
-    conn.execute(statement, [{"name": None, "on_order": None, **row} for row in rows])
+    conn.execute(statement, [{"name": None, "on_order": None, "oversold": None, **row} for row in rows])
     record_stock_days(conn, rows)
 
 
@@ -457,6 +459,7 @@ class Candidate:
     warehouse: Optional[str] = None  # the threshold watches this warehouse only
     source_on_order: int = 0  # inbound quantity the stock source reported
     source: Optional[str] = None
+    oversold: int = 0  # units sold beyond zero (available is 0 then)
 
 
 RANGE_SPAN = 50_000  # SKUs per keyset range: bounds memory whatever the catalogue size
@@ -501,7 +504,8 @@ def candidate_query(lower: Optional[str] = None, upper: Optional[str] = None,
                    available.label("available"), detail(func.min(other.read_at)).label("read_at"),
                    detail(func.max(other.name)).label("name"), episode_id.label("episode_id"),
                    Threshold.warehouse, detail(func.coalesce(func.sum(other.on_order), 0)).label("on_order"),
-                   detail(func.max(other.source)).label("source"))
+                   detail(func.max(other.source)).label("source"),
+                   detail(func.coalesce(func.sum(other.oversold), 0)).label("oversold"))
             .join(Stock, _watched(Stock))
             .where(*in_range)
             .group_by(Threshold.sku)

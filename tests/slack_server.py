@@ -87,6 +87,8 @@ class SlackServer:
         self.files: dict[str, tuple[dict, bytes]] = {}  # file id -> (files.info "file" object, content)
         # Files the app uploads (files.uploadV2: getUploadURLExternal, POST the bytes, completeUploadExternal).
         self.uploads: dict[str, Upload] = {}
+        # method -> [calls still to answer 429, Retry-After value]: Slack's rate limiting
+        self.rate_limits: dict[str, list] = {}
         self._ts = itertools.count(1)
         self._upload_ids = itertools.count(1)
         self._changed = threading.Condition()
@@ -286,6 +288,19 @@ class SlackServer:
             return {"ok": True, "view": {"id": "V0TEST", **params.get("view", {})}}
         return {"ok": False, "error": "unknown_method"}
 
+    def rate_limit(self, method: str, times: int = 1, retry_after: str = "2") -> None:
+        """Answer the next `times` calls of `method` with HTTP 429 and this Retry-After, as Slack does."""
+        with self._changed:
+            self.rate_limits[method] = [times, retry_after]
+
+    def _limited(self, method: str) -> Optional[str]:
+        with self._changed:
+            limit = self.rate_limits.get(method)
+            if not limit or limit[0] <= 0:
+                return None
+            limit[0] -= 1
+            return limit[1]
+
     def _handler_class(self):
         server = self
 
@@ -316,6 +331,11 @@ class SlackServer:
                 if server.slow_seconds and method != "response_url":
                     time.sleep(server.slow_seconds)
                 server._record(method, params, self.path)
+                retry_after = server._limited(method)
+                if retry_after is not None:
+                    self._send(429, "application/json; charset=utf-8", b'{"ok": false, "error": "ratelimited"}',
+                               {"Retry-After": retry_after})
+                    return
                 self._send(200, "application/json; charset=utf-8",
                            json.dumps(server._answer(method, params, authorized)).encode())
 
@@ -326,6 +346,11 @@ class SlackServer:
                     method = path.rsplit("/", 1)[-1]
                     params = {k: v[0] for k, v in parse_qs(query).items()}
                     server._record(method, params, self.path)
+                    retry_after = server._limited(method)
+                    if retry_after is not None:
+                        self._send(429, "application/json; charset=utf-8", b'{"ok": false, "error": "ratelimited"}',
+                                   {"Retry-After": retry_after})
+                        return
                     self._send(200, "application/json; charset=utf-8",
                                json.dumps(server._answer(method, params, authorized)).encode())
                     return
@@ -351,8 +376,10 @@ class SlackServer:
                     server._changed.notify_all()
                 self._send(200, "text/plain; charset=utf-8", f"OK - {len(content)}".encode())
 
-            def _send(self, status: int, content_type: str, body: bytes) -> None:
+            def _send(self, status: int, content_type: str, body: bytes, headers: Optional[dict] = None) -> None:
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

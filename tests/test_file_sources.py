@@ -148,7 +148,7 @@ def test_parse_quantity_cells_and_empties():
 
 
 def test_negative_available_means_oversold_and_is_kept(tmp_path):
-    """Oversold stock is out of stock; it is kept as is (not clamped) so the seller sees it."""
+    """The reader keeps oversold as read (-4); the checker stores it as 0 available, oversold 4."""
     assert read_stock_file(write(tmp_path, "sku,available\nA,-4\n")).rows == [StockRow("A", -4)]
 
 

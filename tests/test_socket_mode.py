@@ -105,3 +105,19 @@ def test_socket_mode_reconnects_when_slack_asks(socket_mode_process, socket_mode
     ack = socket_mode.wait_for_ack(envelope, timeout=3)
     reply = ack.get("payload", {}).get("text") or slack.wait_for_response("sm-help", timeout=10)["text"]
     assert "/threshold set" in reply
+
+
+def test_slack_retries_of_an_event_over_the_websocket_are_processed_once(socket_mode_process, socket_mode, slack):
+    event = {"token": "legacy", "team_id": "T0TEST", "api_app_id": "A0STOCK", "type": "event_callback",
+             "event_id": "Ev0SOCKETRETRY", "event_time": int(time.time()),
+             "event": {"type": "message", "channel": "D0SOCKET", "channel_type": "im", "user": "U0BUYER",
+                       "text": "hello", "ts": "1764000000.000100"}}
+    socket_mode.wait_for_ack(socket_mode.push("events_api", event), timeout=3)
+    slack.wait_for("chat.postMessage", lambda p: p.get("channel") == "D0SOCKET", timeout=10)
+    for attempt in (1, 2):  # Slack's retries carry the same event id
+        socket_mode.wait_for_ack(socket_mode.push("events_api", {**event, "retry_attempt": attempt}), timeout=3)
+    other = socket_mode.push("events_api", {**event, "event_id": "Ev0SOCKETOTHER"})
+    socket_mode.wait_for_ack(other, timeout=3)
+    slack.wait_for("chat.postMessage", lambda p: p.get("channel") == "D0SOCKET", count=2, timeout=10)
+    time.sleep(0.5)
+    assert len(slack.posts(channel="D0SOCKET")) == 2  # the first event and the other one; no retry ran

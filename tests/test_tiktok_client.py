@@ -54,7 +54,12 @@ def fake_time():
 
 
 def make_client(server: TikTokShopServer, fake_time: FakeTime, *, secret: str = tts.APP_SECRET,
-                expire_at: datetime | None = None, seed: int = 7, **kwargs) -> TikTokShopClient:
+                expire_at: datetime | None = None, seed: int = 7, known_expiry: bool = True,
+                **kwargs) -> TikTokShopClient:
+    """A client for the loopback shop; its token's expiry is known (a week, as TikTok hands out)
+    unless known_expiry=False, as when ..._EXPIRE_AT is not configured."""
+    if expire_at is None and known_expiry:
+        expire_at = datetime.fromtimestamp(server.access_token_expire_at, tz=timezone.utc)
     config = TikTokConfig(app_key=tts.APP_KEY, app_secret=secret, api_url=server.url, auth_url=server.url)
     shop = ShopConfig(name="us", shop_cipher=tts.SHOP_CIPHER, access_token=server.access_token,
                       refresh_token=server.refresh_token, access_token_expire_at=expire_at)
@@ -212,15 +217,53 @@ def test_token_refreshed_before_it_expires(server, fake_time):
     assert server.count(tts.REFRESH) == 1  # the new token is good for a week
 
 
-def test_token_refreshed_after_an_expired_token_error(server, fake_time):
+@pytest.mark.parametrize("status", [200, 401])
+def test_token_refreshed_after_an_expired_token_error(server, fake_time, status):
+    """TikTok answers an expired token with code 105002, with HTTP 200 or 401: either way one refresh, one retry."""
     stock_catalogue(server, 2)
-    client = make_client(server, fake_time)
+    server.token_error_status = status
+    # The client believes the token is good for days; TikTok has expired it anyway.
+    client = make_client(server, fake_time, expire_at=datetime.now(timezone.utc) + timedelta(days=3))
     server.expire_access_token()
     rows = read_shop_stock(client)
     assert len(rows) == 2
     assert server.count(tts.REFRESH) == 1
     assert server.count(tts.WAREHOUSES) == 2  # refused once, then repeated with the new token
     assert client.shop.refresh_token == server.refresh_token  # the rotated refresh token is kept
+
+
+def test_a_token_of_unknown_expiry_is_refreshed_at_start_and_follows_the_expiry_it_gets(server, fake_time):
+    stock_catalogue(server, 2)
+    client = make_client(server, fake_time, known_expiry=False)  # no ..._EXPIRE_AT
+    read_shop_stock(client)
+    assert server.count(tts.REFRESH) == 1 and server.calls[0].path == tts.REFRESH  # at start, before any call
+    assert client.shop.access_token_expire_at == datetime.fromtimestamp(server.access_token_expire_at, tz=timezone.utc)
+    read_shop_stock(client)
+    assert server.count(tts.REFRESH) == 1  # from now on, 30 minutes before that expiry
+
+
+def test_without_any_known_expiry_the_token_is_refreshed_daily(server, fake_time):
+    stock_catalogue(server, 2)
+    server.hand_out_expiry = False  # the refresh answer says nothing about expiry either
+    server.max_skew_seconds = 30 * 24 * 3600  # the client's clock is moved days ahead below
+    moment = [datetime.now(timezone.utc)]
+    client = make_client(server, fake_time, now=lambda: moment[0], known_expiry=False)
+    read_shop_stock(client)
+    assert server.count(tts.REFRESH) == 1
+    moment[0] += timedelta(hours=23)
+    read_shop_stock(client)
+    assert server.count(tts.REFRESH) == 1
+    moment[0] += timedelta(hours=2)
+    read_shop_stock(client)
+    assert server.count(tts.REFRESH) == 2
+
+
+def test_a_failed_refresh_at_start_still_reads_with_the_current_token(server, fake_time):
+    stock_catalogue(server, 2)
+    client = make_client(server, fake_time, known_expiry=False)
+    server.fail(tts.REFRESH, code=tts.INVALID_REFRESH_TOKEN)
+    assert len(read_shop_stock(client)) == 2
+    assert server.count(tts.REFRESH) == 1
 
 
 def test_refused_refresh_is_a_clear_error_without_secrets(server, fake_time):

@@ -114,6 +114,8 @@ class TikTokShopServer:
         self.refresh_token = FIRST_REFRESH_TOKEN
         self.access_token_expire_at = int(time.time()) + SEVEN_DAYS
         self.rotate_refresh_token = True
+        self.hand_out_expiry = True  # False: refresh answers carry no access_token_expire_in
+        self.token_error_status = 200  # HTTP status of an invalid/expired token answer (TikTok also uses 401)
         self.max_skew_seconds = 300  # sign-your-api-request.md: timestamp within 5 minutes
         self.qps_limit: Optional[int] = None  # answer 429 above this many calls per second per path
         self.on_request: Optional[Callable[[str], None]] = None  # test hook, called as each call arrives
@@ -256,7 +258,8 @@ class TikTokShopServer:
                 return 200, self._refresh(query)
             problem = self._check_request(path, query, raw_body, headers)
             if problem:
-                return 200, problem
+                token_error = problem["code"] in (ACCESS_TOKEN_INVALID, ACCESS_TOKEN_EXPIRED)
+                return (self.token_error_status if token_error else 200), problem
             routes = {(WAREHOUSES, "GET"): self._warehouses, (PRODUCTS, "POST"): self._products,
                       (INVENTORY, "POST"): self._inventory, (ORDERS, "POST"): self._orders}
             route = routes.get((path, method))
@@ -296,7 +299,8 @@ class TikTokShopServer:
         if self.rotate_refresh_token:
             self.refresh_token = f"TTP_refresh_token_{n}_not_real"
         self.access_token_expire_at = int(time.time()) + SEVEN_DAYS
-        return self._ok({"access_token": self.access_token, "access_token_expire_in": self.access_token_expire_at,
+        return self._ok({"access_token": self.access_token,
+                         "access_token_expire_in": self.access_token_expire_at if self.hand_out_expiry else None,
                          "refresh_token": self.refresh_token,
                          "refresh_token_expire_in": int(time.time()) + 365 * 24 * 3600,
                          "open_id": "7010736057180325637", "seller_name": "Test shop",

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Optional, Union
 
 from bot.core.forecast import LEVEL_BASES, MAX_SERVICE, MIN_SERVICE, Safety
+from bot.core.text import clean_text
 
 SKU_MAX_LENGTH = 64
 MAX_COMMAND_LENGTH = 1000
@@ -20,7 +21,7 @@ MAX_NOTE_LENGTH = 500
 MAX_ETA_DAYS = 366
 
 # Letters and digits of any script (so 连衣裙-红-XL works) plus the punctuation ERPs use.
-_SKU_RE = re.compile(r"^[\w\-./:+#()]+$")
+SKU_CHARACTERS = re.compile(r"[\w\-./:+#()]+")  # with fullmatch: `^...$` would accept a trailing \n
 _CHANNEL_MENTION_RE = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 _CHANNEL_ID_RE = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _RELATIVE_DAYS_RE = re.compile(r"^(\d{1,3})d$", re.IGNORECASE)
@@ -196,7 +197,7 @@ def parse_sku(raw: Optional[str]) -> str:
         raise CommandError("missing_sku")
     if len(raw) > SKU_MAX_LENGTH:
         raise CommandError("sku_too_long", max=SKU_MAX_LENGTH, length=len(raw))
-    if not _SKU_RE.match(raw):
+    if not SKU_CHARACTERS.fullmatch(raw):
         raise CommandError("sku_bad_chars", sku=raw[:SKU_MAX_LENGTH])
     return raw
 
@@ -363,7 +364,8 @@ def parse_day(raw: Optional[str], what: str) -> date:
 
 
 def _tokens(text: Optional[str]) -> list[str]:
-    text = (text or "").strip()
+    # Control characters never reach a stored note or name (line breaks still separate words).
+    text = clean_text(text or "").strip()
     if len(text) > MAX_COMMAND_LENGTH:
         raise CommandError("too_long", length=len(text), max=MAX_COMMAND_LENGTH)
     return text.split()

@@ -14,3 +14,4 @@ def register_listeners(app: App, ctx) -> None:
     events.register(app, ctx)
     files.register(app, ctx)
     plans.register(app, ctx)
+    actions.register_fallback(app, ctx)  # last: only what nothing above handles

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from slack_bolt import App
 
 from bot import replies
@@ -10,12 +12,15 @@ from bot.messages import ACTION_ACK, ACTION_REORDERED, reorder_modal
 from storage.db import session as open_session
 from storage.models import Alert
 
+MAX_ID = 2 ** 31 - 1  # alert ids are database integers: a larger value (tampered) is no alert, not an overflow
+
 
 def _alert_id(body: dict):
     try:
-        return int(body["actions"][0]["value"])
+        value = int(body["actions"][0]["value"])
     except (KeyError, IndexError, TypeError, ValueError):
         return None
+    return value if 0 < value <= MAX_ID else None
 
 
 def _tell(respond, text: str) -> None:
@@ -53,3 +58,12 @@ def register(app: App, ctx) -> None:
             client.views_open(trigger_id=body["trigger_id"], view=reorder_modal(ctx.lang, alert.id, alert.sku))
 
         ctx.after_ack(respond, "mark reorder placed", work)
+
+
+def register_fallback(app: App, ctx) -> None:
+    """Registered after every other listener, so it only sees buttons none of them handles (an older
+    version's, or a tampered payload): Slack gets its 200, the user a word, nothing changes."""
+    @app.action(re.compile(".*"))
+    def unknown_button(ack, respond):
+        ack()
+        ctx.after_ack(respond, "unknown button", lambda: _tell(respond, t(ctx.lang, "reply.unknown_button")))

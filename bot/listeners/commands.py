@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 WRITE_REQUESTS = (parse.ThresholdSet, parse.ThresholdRemove, parse.ReorderRecord, parse.ReorderCancel,
                   parse.ThresholdAuto, parse.ThresholdLead, parse.CampaignAdd, parse.CampaignRemove)
+STOCK_WRITES = (parse.StockSet, parse.StockImport)  # STOCK_EDITORS
 
 
 def _parse_or_answer(ack, ctx, command_name: str, parser, command: dict, ack_text=None):
@@ -55,6 +56,9 @@ def _parse_or_answer(ack, ctx, command_name: str, parser, command: dict, ack_tex
         return None
     if isinstance(request, WRITE_REQUESTS) and not ctx.settings.is_admin(command.get("user_id", "")):
         ack(response_type="ephemeral", text=replies.not_admin(ctx.lang, ctx.settings.threshold_admins))
+        return None
+    if isinstance(request, STOCK_WRITES) and not ctx.settings.may_edit_stock(command.get("user_id", "")):
+        ack(response_type="ephemeral", text=replies.not_stock_editor(ctx.lang, ctx.settings))
         return None
     text = ack_text(request) if ack_text else None
     if text:

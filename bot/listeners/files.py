@@ -56,6 +56,10 @@ def register(app: App, ctx) -> None:
         if not shared:
             client.chat_postMessage(channel=channel, text=t(ctx.lang, "import.dm_help"))
             return
+        if not ctx.settings.may_edit_stock(event.get("user", "")):
+            client.chat_postMessage(channel=channel, thread_ts=event.get("ts"),
+                                    text=replies.not_stock_editor(ctx.lang, ctx.settings))
+            return
         text = (event.get("text") or "").lower()
         kind = SALES if any(word in text for word in SALES_WORDS) else STOCK
         for item in shared:

@@ -102,7 +102,7 @@ def _apply(ctx, body: dict, respond) -> None:
         warning, critical = int(value["warning"]), int(value["critical"])
         if not 0 <= critical <= warning <= parse.MAX_QUANTITY:
             raise ValueError("levels out of range")
-    except (KeyError, IndexError, TypeError, ValueError, CommandError):
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError, CommandError):  # int(1e309): overflow
         respond(text=t(lang, "reply.alert_gone"), response_type="ephemeral", replace_original=False)
         return
     if not ctx.settings.is_admin(user):

@@ -8,6 +8,7 @@ from slack_bolt import App
 
 from bot import replies
 from bot.core.commands import MAX_NOTE_LENGTH, CommandError, parse_eta, parse_quantity
+from bot.core.text import clean_text
 from bot.i18n import t
 from bot.imports import KINDS, STOCK
 from bot.listeners.files import import_shared_file
@@ -33,6 +34,9 @@ def register(app: App, ctx) -> None:
     def import_submitted(ack, body, view, client):
         user = body["user"]["id"]
         chosen = (view["state"]["values"].get("file", {}).get("file") or {}).get("files") or []
+        if not ctx.settings.may_edit_stock(user):  # the modal was opened before STOCK_EDITORS changed, or forged
+            ack(response_action="errors", errors={"file": replies.not_stock_editor(ctx.lang, ctx.settings)})
+            return
         if not chosen:
             ack(response_action="errors", errors={"file": t(ctx.lang, "import.no_file")})
             return
@@ -58,7 +62,7 @@ def register(app: App, ctx) -> None:
                 eta = parse_eta(raw_eta, repo.utcnow().date())
             except CommandError as error:
                 errors["eta"] = _error_line(lang, error)
-        note = (_field(values, "note", "value") or "").strip()[:MAX_NOTE_LENGTH] or None
+        note = clean_text(_field(values, "note", "value") or "", keep_newlines=True).strip()[:MAX_NOTE_LENGTH] or None
         if not ctx.settings.is_admin(user):
             errors["quantity"] = replies.not_admin(lang, ctx.settings.threshold_admins)
         try:

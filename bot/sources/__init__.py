@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Optional
 
+from bot.core.commands import SKU_CHARACTERS, SKU_MAX_LENGTH
+
 
 class Reason(str):
     """Why a read or a row was refused, in English, with a `code` and `detail` so a message can
@@ -60,3 +62,19 @@ class SalesRow:
     day: date
     units: int
     warehouse: str = ""
+
+
+SKU_RULE = "letters, digits and - _ . / : + # ( ) only, up to 64 characters"
+
+
+def sku_problem(sku: str) -> Optional[str]:
+    """Why `sku` breaks the SKU rules of `/threshold set` (None when it keeps them), so every way
+    in (files, uploads, pushes, SQL, TikTok) stores only SKUs a command can name."""
+    if not sku:
+        return "the SKU is empty"
+    shown = repr(sku[:20]) + ("…" if len(sku) > 20 else "")
+    if len(sku) > SKU_MAX_LENGTH:
+        return f"SKU {shown} is longer than {SKU_MAX_LENGTH} characters"
+    if not SKU_CHARACTERS.fullmatch(sku):
+        return f"SKU {shown} has characters a SKU cannot have ({SKU_RULE})"
+    return None

@@ -12,9 +12,11 @@ StockRow/SalesRow. Two modes:
            rows are imported, each bad row is reported with why.
 
 Decisions worth knowing:
-  * A negative available quantity is kept as is: some ERPs use it for "oversold". It is
-    <= 0, so it means OUT OF STOCK; clamping it to 0 would hide the oversell from the seller.
-    Negative on_order and negative units sold are refused.
+  * A negative available quantity is read as is: some ERPs use it for "oversold". The
+    checker stores it as 0 available with the oversold amount beside it (OUT OF STOCK, and
+    "oversold by N" shown). Negative on_order and negative units sold are refused.
+  * SKUs follow the rules of `/threshold set` (bot.sources.sku_problem); names and
+    warehouses lose control characters (bot.core.text).
   * Quantities must be whole numbers: "1,400", "1400.0", " 1400 ", "１４００" are 1400;
     "1.5", "1e3", "1 400", "+5" are refused (better a visible error than a guess). In a
     semicolon-separated CSV (European Excel) the comma is a decimal mark, so "1,400" is
@@ -45,7 +47,8 @@ from functools import cached_property
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from bot.core.commands import MAX_QUANTITY, SKU_MAX_LENGTH
-from bot.sources import Reason, SalesRow, SourceError, StockRow
+from bot.core.text import clean_text
+from bot.sources import Reason, SalesRow, SourceError, StockRow, sku_problem
 
 STOCK_REQUIRED = ("sku", "available")
 STOCK_OPTIONAL = ("warehouse", "name", "on_order")
@@ -543,6 +546,9 @@ def _sku(cells: Sequence[Any], columns: ColumnMap) -> str:
     if len(sku) > SKU_MAX_LENGTH:
         raise RowError(f"SKU {sku[:20]!r}… is longer than {SKU_MAX_LENGTH} characters", "sku_too_long",
                        sku=repr(sku[:20]), max=SKU_MAX_LENGTH)
+    problem = sku_problem(sku)  # the rules of /threshold set: a SKU no command could name is refused
+    if problem:
+        raise RowError(problem, "sku_bad_chars", sku=repr(sku[:20]))
     return sku
 
 
@@ -583,8 +589,8 @@ def parse_stock_row(cells: Sequence[Any], columns: ColumnMap, comma_thousands: b
                           comma_thousands=comma_thousands, required=True)
     on_order = _quantity(_cell(cells, columns, "on_order"), "on_order", sku, allow_negative=False,
                          comma_thousands=comma_thousands, required=False)
-    name = cell_text(_cell(cells, columns, "name"))[:NAME_MAX_LENGTH] or None
-    warehouse = cell_text(_cell(cells, columns, "warehouse"))[:WAREHOUSE_MAX_LENGTH]
+    name = clean_text(cell_text(_cell(cells, columns, "name"))).strip()[:NAME_MAX_LENGTH] or None
+    warehouse = clean_text(cell_text(_cell(cells, columns, "warehouse"))).strip()[:WAREHOUSE_MAX_LENGTH]
     return StockRow(sku=sku, available=available, warehouse=warehouse, name=name, on_order=on_order)
 
 
@@ -776,7 +782,7 @@ def parse_sales_row(cells: Sequence[Any], columns: ColumnMap, comma_thousands: b
     units = _quantity(_cell(cells, columns, "units"), "units", sku, allow_negative=False,
                       comma_thousands=comma_thousands, required=True,
                       negative_hint=" (returns are not counted as sales)")
-    warehouse = cell_text(_cell(cells, columns, "warehouse"))[:WAREHOUSE_MAX_LENGTH]
+    warehouse = clean_text(cell_text(_cell(cells, columns, "warehouse"))).strip()[:WAREHOUSE_MAX_LENGTH]
     return SalesRow(sku=sku, day=day, units=units, warehouse=warehouse)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Optional
 
-from bot.core.commands import SKU_MAX_LENGTH
-from bot.sources import SalesRow, StockRow
+from bot.core.text import clean_text
+from bot.sources import SalesRow, StockRow, sku_problem
 
 MAX_ITEMS = 200_000  # one push; larger exports go in several
 
@@ -44,8 +44,9 @@ def _sku(item: dict, where: str, index: int) -> str:
     if not isinstance(sku, str) or not sku.strip():
         raise PushError(f"{where}.sku is missing or not a string", index)
     sku = sku.strip()
-    if len(sku) > SKU_MAX_LENGTH:
-        raise PushError(f"{where}.sku is longer than {SKU_MAX_LENGTH} characters", index)
+    problem = sku_problem(sku)  # the rules of /threshold set
+    if problem:
+        raise PushError(f"{where}.sku: {problem}", index)
     return sku
 
 
@@ -68,7 +69,7 @@ def _warehouse(item: dict, where: str, index: int) -> str:
         return ""
     if not isinstance(warehouse, str) or len(warehouse.strip()) > 64:
         raise PushError(f"{where}.warehouse must be a string of at most 64 characters", index)
-    return warehouse.strip()
+    return clean_text(warehouse).strip()
 
 
 def json_repr(value: Any) -> str:
@@ -94,7 +95,7 @@ def parse_stock_push(payload: Any) -> list[StockRow]:
             raise PushError(f"{where} repeats {sku}{' @ ' + warehouse if warehouse else ''}: "
                             f"send each SKU and warehouse once", index)
         rows[(sku, warehouse)] = StockRow(sku=sku, available=int(available), warehouse=warehouse,
-                                          name=(name.strip()[:255] or None) if name else None, on_order=on_order)
+                                          name=(clean_text(name).strip()[:255] or None) if name else None, on_order=on_order)
     return list(rows.values())
 
 

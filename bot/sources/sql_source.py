@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.core.commands import SKU_MAX_LENGTH
-from bot.sources import SourceError, StockRow
+from bot.core.text import clean_text
+from bot.sources import SourceError, StockRow, sku_problem
 
 REQUIRED = ("sku", "available")
 
@@ -69,15 +69,15 @@ def read_sql(url: str, query: str) -> list[StockRow]:
                 at = {name: columns.index(name) for name in columns}
                 for row_number, record in enumerate(result, start=1):
                     sku = str(record[at["sku"]] or "").strip()
-                    if not sku:
-                        raise SourceError(f"row {row_number}: the sku is empty")
-                    if len(sku) > SKU_MAX_LENGTH:
-                        raise SourceError(f"row {row_number}: sku is longer than {SKU_MAX_LENGTH} characters")
+                    problem = sku_problem(sku)  # the rules of /threshold set
+                    if problem:
+                        raise SourceError(f"row {row_number}: {problem}")
                     available = _quantity(record[at["available"]], "available", row_number, sku)
                     if available is None:
                         raise SourceError(f"row {row_number}: available for {sku} is empty")
-                    warehouse = str(record[at["warehouse"]] or "").strip()[:64] if "warehouse" in at else ""
-                    name = (str(record[at["name"]]).strip()[:255] or None) if "name" in at and \
+                    warehouse = clean_text(str(record[at["warehouse"]] or "")).strip()[:64] \
+                        if "warehouse" in at else ""
+                    name = (clean_text(str(record[at["name"]])).strip()[:255] or None) if "name" in at and \
                         record[at["name"]] is not None else None
                     on_order = _quantity(record[at["on_order"]], "on_order", row_number, sku) \
                         if "on_order" in at else None

@@ -30,8 +30,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 from urllib.parse import urlencode
 
-from bot.core.commands import SKU_MAX_LENGTH
-from bot.sources import SourceError, StockRow
+from bot.core.text import clean_text
+from bot.sources import SourceError, StockRow, sku_problem
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,9 @@ CODE_TOO_MANY_RESULTS = 12052180  # products search cannot page past 10 000 resu
 TOKEN_ERROR_CODES = frozenset({CODE_ACCESS_TOKEN_INVALID, CODE_ACCESS_TOKEN_EXPIRED})
 RETRYABLE_CODES = frozenset({CODE_INTERNAL_RETRY})
 RETRYABLE_STATUSES = frozenset({429, 503})  # rate-limits.md: throttled / overloaded
+# A token whose expiry is unknown (no ..._EXPIRE_AT, nothing saved) is refreshed when the client
+# starts and then at least this often, well inside an access token's 7-day life.
+UNKNOWN_EXPIRY_REFRESH = timedelta(hours=24)
 
 # Webhook topic ids (27-inventory-status-change.md, 1-order-status-change.md,
 # 24-fbt-inventory-update.md).
@@ -266,6 +269,7 @@ class TikTokShopClient:
         self.on_token_refresh = on_token_refresh  # persist rotated tokens, or they are lost on restart
         self._warehouse_labels: Optional[dict[str, str]] = None
         self._overseas_labels: set[str] = set()
+        self._refresh_tried_at: Optional[datetime] = None  # by this client: paces tokens of unknown expiry
 
     def __repr__(self) -> str:
         return f"TikTokShopClient(shop={self.shop.name!r}, api_url={self.config.api_url!r})"
@@ -298,6 +302,11 @@ class TikTokShopClient:
                 raw = exc.read() or b""
                 retry_after = exc.headers.get("Retry-After") if exc.headers else None
                 if exc.code not in RETRYABLE_STATUSES:
+                    # TikTok answers an expired token with HTTP 401 and code 105002: hand that answer
+                    # to call(), which refreshes the token and repeats the call, as for HTTP 200.
+                    token_answer = self._token_error_answer(raw)
+                    if token_answer is not None:
+                        return token_answer
                     raise self._http_error(what, exc.code, raw) from None
                 problem = f"HTTP {exc.code}"
             except (urllib.error.URLError, socket.timeout, ConnectionError) as exc:
@@ -328,6 +337,14 @@ class TikTokShopClient:
         return answer
 
     @staticmethod
+    def _token_error_answer(raw: bytes) -> Optional[dict]:
+        try:
+            answer = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return answer if isinstance(answer, dict) and answer.get("code") in TOKEN_ERROR_CODES else None
+
+    @staticmethod
     def _http_error(what: str, status: int, raw: bytes) -> SourceError:
         try:
             answer = json.loads(raw.decode("utf-8"))
@@ -342,7 +359,12 @@ class TikTokShopClient:
         if not self.shop.access_token:
             return True
         expire_at = self.shop.access_token_expire_at
-        return expire_at is not None and expire_at - self._now() <= self.refresh_margin
+        if expire_at is None:
+            # Unknown expiry: refresh at start and then on schedule, or the shop silently stops
+            # being read once the token's 7 days are up.
+            return bool(self.shop.refresh_token) and (
+                self._refresh_tried_at is None or self._now() - self._refresh_tried_at >= UNKNOWN_EXPIRY_REFRESH)
+        return expire_at - self._now() <= self.refresh_margin
 
     def refresh_access_token(self) -> None:
         """GET {auth_url}/api/v2/token/refresh as authorization-guide-202309.md describes.
@@ -350,6 +372,7 @@ class TikTokShopClient:
         if not self.shop.refresh_token:
             raise SourceError(f"TikTok shop {self.shop.name!r}: the access token has expired and no refresh "
                               "token is configured (set the shop's REFRESH_TOKEN)")
+        self._refresh_tried_at = self._now()
         query = urlencode({"app_key": self.config.app_key, "app_secret": self.config.app_secret,
                            "refresh_token": self.shop.refresh_token, "grant_type": "refresh_token"})
         answer = self._http("GET", f"{self.config.auth_url}{TOKEN_REFRESH_PATH}?{query}", None,
@@ -373,7 +396,14 @@ class TikTokShopClient:
              body: Optional[dict] = None, *, with_shop: bool = True) -> dict:
         """One signed API call; returns `data`. Any non-zero code raises SourceError."""
         if self._token_due():
-            self.refresh_access_token()
+            try:
+                self.refresh_access_token()
+            except SourceError:
+                if not self.shop.access_token or self.shop.access_token_expire_at is not None:
+                    raise
+                # A token of unknown expiry may still be good: use it; if TikTok calls it expired,
+                # the refresh below is tried again and its error reported.
+                log.warning("TikTok Shop token refresh for shop %s failed; trying the current token", self.shop.name)
         refreshed = False
         while True:
             answer = self._signed(method, path, query or {}, body, with_shop)
@@ -425,7 +455,7 @@ class TikTokShopClient:
             for warehouse in found:
                 counts[warehouse.name] = counts.get(warehouse.name, 0) + 1
             self._warehouse_labels = {
-                w.id: (w.name if w.name and counts[w.name] == 1 else w.id)[:64] for w in found}
+                w.id: clean_text(w.name if w.name and counts[w.name] == 1 else w.id).strip()[:64] for w in found}
             self._overseas_labels = {self._warehouse_labels[w.id] for w in found if w.sub_type == OVERSEA_SUB_TYPE}
         return self._warehouse_labels
 
@@ -486,7 +516,7 @@ class TikTokShopClient:
         """A StockRow per seller SKU and warehouse (available_quantity of that warehouse)."""
         labels = self.warehouse_labels()
         for page in self.iter_product_pages(status):
-            titles = {str(p.get("id")): str(p.get("title") or "")[:255] or None for p in page}
+            titles = {str(p.get("id")): clean_text(str(p.get("title") or "")).strip()[:255] or None for p in page}
             ids = list(titles)
             for start in range(0, len(ids), INVENTORY_BATCH):
                 for item in self.inventory(ids[start:start + INVENTORY_BATCH]):
@@ -498,9 +528,9 @@ class TikTokShopClient:
             key = str(sku.get("seller_sku") or "").strip() or str(sku.get("id") or "").strip()
             if not key:
                 raise SourceError(f"TikTok Shop product {item.get('product_id')} has a SKU with no id")
-            if len(key) > SKU_MAX_LENGTH:
-                raise SourceError(f"TikTok Shop seller SKU of SKU id {sku.get('id')} is longer than "
-                                  f"{SKU_MAX_LENGTH} characters")
+            problem = sku_problem(key)  # the rules of /threshold set
+            if problem:
+                raise SourceError(f"TikTok Shop seller_sku of SKU id {str(sku.get('id'))[:40]}: {problem}")
             per_warehouse = sku.get("warehouse_inventory") or []
             if not per_warehouse:
                 yield StockRow(sku=key, available=int(sku.get("total_available_quantity") or 0), name=name)
@@ -532,7 +562,7 @@ class TikTokShopClient:
         warehouse = labels.get(warehouse_id, warehouse_id[:64])
         for line in order.get("line_items") or []:
             sku = str(line.get("seller_sku") or "").strip() or str(line.get("sku_id") or "").strip()
-            if not sku:
+            if sku_problem(sku):  # no SKU, or one no command could name: its sales cannot be used
                 continue
             quantity = line.get("quantity")
             units = quantity if isinstance(quantity, int) and quantity > 0 else 1
