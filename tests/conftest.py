@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -279,3 +280,17 @@ def start_bot(settings, slack):
 @pytest.fixture
 def bot(start_bot):
     return start_bot()
+
+
+# ---- the seller's ERP database (the SQL stock source) --------------------------------------------
+
+ERP_QUERY = "SELECT item_code AS sku, qty_free AS available, wh AS warehouse, title AS name FROM inventory"
+
+
+@pytest.fixture
+def erp(tmp_path):
+    """The seller's ERP database: a real SQLite file with its own table names."""
+    path = tmp_path / "erp.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE inventory (item_code TEXT, qty_free INTEGER, wh TEXT, title TEXT)")
+    return path

@@ -17,7 +17,7 @@ from bot.config import load_settings
 from bot.core.text import clean_text
 from storage.models import Alert, Reorder, Stock
 from tests import tiktok_server as tts
-from tests.conftest import ALERT_CHANNEL, write_stock
+from tests.conftest import ALERT_CHANNEL, ERP_QUERY, write_stock
 from tests.test_file_import import DM, dm_reply, share_in_dm
 from tests.test_push_api import PUSH_TOKEN, push
 from tests.test_tiktok_source import tiktok_env
@@ -67,15 +67,6 @@ def test_an_upload_rejects_the_bad_sku_row_and_keeps_the_good_ones(bot, slack):
     assert rows[("GOOD-1", "")].name == "Red dress  XL"
 
 
-@pytest.fixture
-def erp(tmp_path):
-    path = tmp_path / "erp.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE inventory (item_code TEXT, qty_free INTEGER, wh TEXT, title TEXT)")
-    return path
-
-
-ERP_QUERY = "SELECT item_code AS sku, qty_free AS available, wh AS warehouse, title AS name FROM inventory"
 
 
 def test_an_sql_row_with_a_bad_sku_fails_the_read_naming_the_row(start_bot, erp):

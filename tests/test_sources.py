@@ -10,18 +10,9 @@ import pytest
 from sqlmodel import Session, select
 
 from storage.models import SourceState, Stock
-from tests.conftest import write_stock
+from tests.conftest import ERP_QUERY, write_stock
 
 OPS_CHANNEL = "C0OPS"
-
-
-@pytest.fixture
-def erp(tmp_path):
-    """The seller's ERP database: a real SQLite file with its own table names."""
-    path = tmp_path / "erp.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE inventory (item_code TEXT, qty_free INTEGER, wh TEXT, title TEXT)")
-    return path
 
 
 def set_erp(path, rows: list[tuple]) -> None:
@@ -30,7 +21,6 @@ def set_erp(path, rows: list[tuple]) -> None:
         conn.executemany("INSERT INTO inventory VALUES (?, ?, ?, ?)", rows)
 
 
-ERP_QUERY = "SELECT item_code AS sku, qty_free AS available, wh AS warehouse, title AS name FROM inventory"
 
 
 def stored(bot) -> dict[tuple[str, str], tuple[int, str]]:
