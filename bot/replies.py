@@ -40,7 +40,7 @@ def not_admin(lang: str, admins: Sequence[str]) -> Mrkdwn:
 
 def not_stock_editor(lang: str, settings) -> str:
     allowed = sorted(settings.stock_editors | settings.threshold_admins)
-    return t(lang, "reply.not_stock_editor", editors=", ".join(f"<@{user}>" for user in allowed))
+    return t(lang, "reply.not_stock_editor", editors=join(", ", (mention(user) for user in allowed)))
 
 
 def threshold_saved(lang: str, saved: Threshold, old: Optional[Threshold]) -> str:

@@ -60,7 +60,7 @@ def test_an_upload_rejects_the_bad_sku_row_and_keeps_the_good_ones(bot, slack):
     reply = dm_reply(slack)["text"]
     bot.settle()
     assert "1 SKUs updated" in reply or "1 SKU" in reply
-    assert "Line 3" in reply and "'<!here>'" in reply and "Line 4" in reply
+    assert "Line 3" in reply and "'&lt;!here&gt;'" in reply and "<!here>" not in reply and "Line 4" in reply
     rows = stock(bot)
     assert list(rows) == [("GOOD-1", "")]
     assert rows[("GOOD-1", "")].name == "Red dress  XL"
