@@ -241,3 +241,24 @@ def test_the_same_failure_reads_in_english_without_zh(start_bot, slack, tmp_path
     bot.checker.run_check()
     [notice] = slack.posts(channel=OPS_CHANNEL)
     assert f"file not found: {tmp_path / 'missing'}" in notice["text"]
+
+
+def test_an_existing_database_gains_last_error_reason_and_keeps_its_errors(database_url):
+    from sqlalchemy import inspect, text
+    from sqlmodel import Session
+
+    from storage.db import init_db, make_engine
+
+    engine = make_engine(database_url)
+    with engine.begin() as conn:  # source_state as the previous version left it
+        conn.execute(text("ALTER TABLE source_state DROP COLUMN last_error_reason"))
+        conn.execute(text("INSERT INTO source_state (name, failing, last_error, rows_read) "
+                          "VALUES ('sql', TRUE, 'STOCK_SQL_QUERY returned no rows', 0)"))
+    init_db(engine)
+    with engine.connect() as conn:
+        assert "last_error_reason" in {c["name"] for c in inspect(conn).get_columns("source_state")}
+    with Session(engine) as session:
+        state = session.get(SourceState, "sql")
+        assert state.last_error_reason is None
+        assert "STOCK_SQL_QUERY returned no rows" in source_status("zh", [state], None)  # as it was stored
+    engine.dispose()
