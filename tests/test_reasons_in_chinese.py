@@ -131,6 +131,7 @@ def failures(tmp_path, shop):
         "bad STOCK_COLUMNS": raised(lambda: files.parse_column_mapping("sku货品编号")),
         "unknown STOCK_COLUMNS field": raised(lambda: files.parse_column_mapping("sku=货号,qty=数量")),
         "no SKU column": raised(lambda: files.read_stock_file(str(no_columns))),
+        "no header at all": raised(lambda: files.resolve_columns(["", ""], ["sku", "available"])),
         "GBK-undecodable file": raised(lambda: files.read_stock_file(str(gbk_broken))),
         "bad row on a sheet": raised(lambda: files.read_stock_file(str(workbook), sheet="Inventory")),
         "missing sheet": raised(lambda: files.read_stock_file(str(workbook), sheet="Lager")),

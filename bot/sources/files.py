@@ -77,6 +77,7 @@ XLSX_EXTENSIONS = (".xlsx", ".xlsm")
 DEFAULT_PATTERNS = ("*.csv", "*.tsv", "*.xlsx", "*.xlsm")
 MAPPING_SETTING = "STOCK_COLUMNS"
 THE_FILE = Reason("the file", "the_file")  # what a column error calls a file it was given no name for
+NONE_FOUND = Reason("(none)", "none_found")  # no headers (or sheets) at all
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
 # Full-width forms Chinese input methods produce in numbers; NFKC would also turn "²"
@@ -216,7 +217,7 @@ def _distinct(names: Sequence[str]) -> list[str]:
 
 
 def _list(headers: Sequence[str], limit: int = 200) -> str:
-    text = ", ".join(h for h in headers if h) or "(none)"
+    text = ", ".join(h for h in headers if h) or NONE_FOUND
     return text if len(text) <= limit else text[:limit] + "…"
 
 
