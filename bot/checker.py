@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.core.text import clean_optional, clean_text
 from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
 from bot.notifier import Notifier, NotifyError
-from bot.sources import SalesRow, SourceError, StockRow, reason_of
+from bot.sources import Reason, SalesRow, SourceError, StockRow, reason_of
 from bot.sources.registry import PUSH_SOURCE, Source, plan_sources
 from bot.stock_charts import ChartPoster
 from storage import repo
@@ -521,6 +521,7 @@ class Checker:
             state = repo.source_state(session, spec)
             first_failure = not state.failing
             state.failing, state.last_error, state.last_error_at = True, error[:1000], now
+            state.last_error_reason = error.to_json() if isinstance(error, Reason) and error.code else None
             session.add(state)
             session.commit()
         if first_failure and self.settings.ops_channel_or_alerts:

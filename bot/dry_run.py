@@ -19,7 +19,7 @@ from bot import messages, notices, planning
 from bot.config import Settings
 from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
 from bot.notifier import blocks_as_text
-from bot.sources import SourceError, StockRow
+from bot.sources import SourceError, StockRow, reason_of
 from bot.sources.registry import plan_sources
 from storage import repo
 from storage.db import session as open_session
@@ -43,9 +43,9 @@ def dry_run(settings: Settings, engine: Engine, out: TextIO, now: Optional[datet
         try:
             rows = list(source.read())
             if not rows:
-                raise SourceError("the read returned no stock rows")
+                raise SourceError("the read returned no stock rows", "read_empty")
         except SourceError as exc:
-            failures.append((source.name, str(exc)))
+            failures.append((source.name, reason_of(exc)))
             continue
         for row in rows:
             fresh[row.sku].append(row)

@@ -24,10 +24,15 @@ def reason_text(lang: str, reason: str) -> Mrkdwn:
         detail["where"] = t(lang, "reason.where", warehouse=warehouse) if warehouse else Mrkdwn("")
     if f"unit.{detail.get('unit')}" in STRINGS["en"]:
         detail["unit"] = t(lang, f"unit.{detail['unit']}")
-    if "row" in detail:
-        detail["row"] = reason_text(lang, detail["row"])
+    if isinstance(detail.get("fields"), list):  # field names (sku, available): "sku or available"
+        detail["fields"] = Mrkdwn(t(lang, "reason.or").join(outside(name) for name in detail["fields"]))
+    if isinstance(detail.get("required"), list):  # how to set a mapping: sku=YOUR_HEADER,available=YOUR_HEADER
+        yours = t(lang, "reason.your_header")
+        detail["example"] = Mrkdwn(",".join(f"{outside(name)}={yours}" for name in detail.pop("required")))
+    for key, value in detail.items():
+        if getattr(value, "code", None):  # a reason inside a reason (a row's, a sheet's, a retry's)
+            detail[key] = reason_text(lang, value)
     return t(lang, f"reason.{code}", **detail)
-
 
 
 def source_failed_text(lang: str, source: str, error: str) -> Mrkdwn:

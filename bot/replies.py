@@ -23,6 +23,7 @@ from bot.messages import (
 )
 from bot.notices import reason_text
 from bot.slack_text import TEXT_MAX, Mrkdwn, fit_lines, join, outside
+from bot.sources import Reason
 from storage.models import Reorder, SkuPlan, SourceState, Stock, Threshold, ThresholdChange
 
 MAX_WAREHOUSES_SHOWN = 10
@@ -76,7 +77,8 @@ def source_status(lang: str, states: Sequence[SourceState], next_check: Optional
     lines = [t(lang, "reply.status_title", next=slack_time(next_check) if next_check else never)]
     for state in sorted(states, key=lambda s: (not s.failing, s.name)):
         error = t(lang, "reply.status_error", when=slack_time(state.last_error_at) if state.last_error_at else never,
-                  error=state.last_error) if state.failing and state.last_error else ""
+                  error=reason_text(lang, Reason.from_json(state.last_error_reason, state.last_error))
+                  ) if state.failing and state.last_error else ""
         lines.append(t(lang, "reply.status_line", icon="🔴" if state.failing else "🟢", source=state.name,
                        when=slack_time(state.last_success_at) if state.last_success_at else never,
                        rows=qty(state.rows_read), error=error))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SKU_MAX_LENGTH = 64
@@ -180,6 +180,9 @@ class SourceState(SQLModel, table=True):
     failing: bool = False
     last_success_at: Optional[datetime] = None
     last_error: Optional[str] = Field(default=None, max_length=1000)
+    # The same error's code and details (JSON, bot.sources.Reason.to_json), so `/stock status`
+    # words it in the reader's language; NULL for errors stored before it existed.
+    last_error_reason: Optional[str] = Field(default=None, sa_type=Text)
     last_error_at: Optional[datetime] = None
     rows_read: int = 0
     content_hash: Optional[str] = Field(default=None, max_length=64)

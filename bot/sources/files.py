@@ -76,6 +76,8 @@ CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
 XLSX_EXTENSIONS = (".xlsx", ".xlsm")
 DEFAULT_PATTERNS = ("*.csv", "*.tsv", "*.xlsx", "*.xlsm")
 MAPPING_SETTING = "STOCK_COLUMNS"
+THE_FILE = Reason("the file", "the_file")  # what a column error calls a file it was given no name for
+NONE_FOUND = Reason("(none)", "none_found")  # no headers (or sheets) at all
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
 # Full-width forms Chinese input methods produce in numbers; NFKC would also turn "²"
@@ -118,17 +120,21 @@ def parse_column_mapping(spec: str) -> dict[str, str]:
         key, header = key.strip().lower(), header.strip()
         if not equals:
             raise SourceError(f"{MAPPING_SETTING}: `{part}` has no `=`; write it as field=header, "
-                              f"e.g. sku=货品编号")
+                              f"e.g. sku=货品编号", "mapping_no_equals", setting=MAPPING_SETTING, part=part)
         if key not in FIELDS:
             raise SourceError(f"{MAPPING_SETTING}: `{part}` names an unknown field {key!r} "
-                              f"(fields: {', '.join(FIELDS)})")
+                              f"(fields: {', '.join(FIELDS)})", "mapping_unknown_field", setting=MAPPING_SETTING,
+                              part=part, field=repr(key), fields=", ".join(FIELDS))
         if not header:
-            raise SourceError(f"{MAPPING_SETTING}: `{part}` has no column name after `=`")
+            raise SourceError(f"{MAPPING_SETTING}: `{part}` has no column name after `=`", "mapping_no_header",
+                              setting=MAPPING_SETTING, part=part)
         if key in mapping:
-            raise SourceError(f"{MAPPING_SETTING}: {key} is given twice (`{key}={mapping[key]}` and `{part}`)")
+            raise SourceError(f"{MAPPING_SETTING}: {key} is given twice (`{key}={mapping[key]}` and `{part}`)",
+                              "mapping_twice", setting=MAPPING_SETTING, field=key, first=mapping[key], part=part)
         mapping[key] = header
     if not mapping:
-        raise SourceError(f"{MAPPING_SETTING} is empty; write it as sku=<header>,available=<header>")
+        raise SourceError(f"{MAPPING_SETTING} is empty; write it as sku=<header>,available=<header>", "mapping_empty",
+                          setting=MAPPING_SETTING)
     return mapping
 
 
@@ -154,7 +160,7 @@ class ColumnMap:
 def resolve_columns(header: Sequence[Any], required: Sequence[str], optional: Sequence[str] = (),
                     mapping: Optional[Mapping[str, str]] = None, *,
                     aliases: Mapping[str, Sequence[str]] = DEFAULT_ALIASES,
-                    setting: str = MAPPING_SETTING, source: str = "the file") -> ColumnMap:
+                    setting: str = MAPPING_SETTING, source: str = THE_FILE) -> ColumnMap:
     """Find each field's column. A user mapping replaces the aliases of the fields it names.
 
     A missing required field raises SourceError that names it, lists the headers found and
@@ -174,7 +180,8 @@ def resolve_columns(header: Sequence[Any], required: Sequence[str], optional: Se
         at = positions.get(normalize_header(mapped))
         if at is None:
             raise SourceError(f"{source} has no column {mapped!r}, which {setting} names for {name}. "
-                              f"Columns found: {_list(headers)}")
+                              f"Columns found: {_list(headers)}", "mapped_column_missing", source=source,
+                              column=repr(mapped), setting=setting, field=name, found=_list(headers))
         index[name] = at
         taken.add(at)
     missing = []
@@ -195,7 +202,8 @@ def resolve_columns(header: Sequence[Any], required: Sequence[str], optional: Se
         example = ",".join(f"{name}=YOUR_HEADER" for name in required)
         raise SourceError(f"{source} has no {' or '.join(missing)} column (looked for {looked_for}). "
                           f"Columns found: {_list(headers)}. To use your own column names, set "
-                          f"{setting}={example}")
+                          f"{setting}={example}", "columns_missing", source=source, fields=missing,
+                          looked_for=looked_for, found=_list(headers), setting=setting, required=list(required))
     unknown = [text for at, text in enumerate(headers) if text and at not in taken]
     return ColumnMap(index=index, headers=headers, unknown=unknown)
 
@@ -209,7 +217,7 @@ def _distinct(names: Sequence[str]) -> list[str]:
 
 
 def _list(headers: Sequence[str], limit: int = 200) -> str:
-    text = ", ".join(h for h in headers if h) or "(none)"
+    text = ", ".join(h for h in headers if h) or NONE_FOUND
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -327,12 +335,14 @@ def _decode(raw: bytes, path: str, encoding: Optional[str]) -> str:
         try:
             return raw.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise SourceError(f"{name} cannot be read as {encoding}: {type(exc).__name__}") from None
+            raise SourceError(f"{name} cannot be read as {encoding}: {type(exc).__name__}", "decode_as", name=name,
+                              encoding=encoding, error=type(exc).__name__) from None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return raw.decode("utf-16")
         except UnicodeDecodeError:
-            raise SourceError(f"{name} starts like UTF-16 text but is not; save the export as CSV UTF-8") from None
+            raise SourceError(f"{name} starts like UTF-16 text but is not; save the export as CSV UTF-8",
+                              "utf16_broken", name=name) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -341,7 +351,8 @@ def _decode(raw: bytes, path: str, encoding: Optional[str]) -> str:
             # decode as GB18030 into plausible-looking Chinese nonsense: refuse it instead.
             line = raw[:exc.start].count(b"\n") + 1
             raise SourceError(f"{name} is UTF-8 text with a broken character on line {line} "
-                              f"(cut off while being written?); export it again") from None
+                              f"(cut off while being written?); export it again", "utf8_broken", name=name,
+                              line=line) from None
     try:
         text = raw.decode("gb18030")
     except UnicodeDecodeError:
@@ -350,7 +361,8 @@ def _decode(raw: bytes, path: str, encoding: Optional[str]) -> str:
     # nonsense. Accept the fallback only when what is not ASCII looks like Chinese text.
     if text is not None and _looks_chinese(text):
         return text
-    raise SourceError(f"{name} is neither UTF-8 nor Chinese (GBK) text: save the export as CSV UTF-8")
+    raise SourceError(f"{name} is neither UTF-8 nor Chinese (GBK) text: save the export as CSV UTF-8",
+                      "not_utf8_gbk", name=name)
 
 
 def _mostly_utf8(raw: bytes) -> bool:
@@ -401,7 +413,8 @@ def _csv_table(path: str, encoding: Optional[str]) -> _Table:
                 if "".join(cells).strip():  # not a blank line (CSV cells are all text)
                     yield reader.line_num, cells
         except csv.Error as exc:
-            raise SourceError(f"{name} is not a valid CSV file (line {reader.line_num}: {exc})") from None
+            raise SourceError(f"{name} is not a valid CSV file (line {reader.line_num}: {exc})", "bad_csv",
+                              name=name, line=reader.line_num, error=str(exc)) from None
 
     rows = numbered()
     first = next(rows, None)
@@ -415,10 +428,11 @@ def _xlsx_table(path: str, sheet: Optional[str]) -> _Table:
     try:
         from openpyxl import load_workbook
     except ImportError:  # pragma: no cover - openpyxl is a dependency
-        raise SourceError("XLSX files need the openpyxl package; export the file as CSV UTF-8 instead") from None
+        raise SourceError("XLSX files need the openpyxl package; export the file as CSV UTF-8 instead",
+                          "needs_openpyxl") from None
     name = os.path.basename(path)
     if not os.path.exists(path):
-        raise SourceError(f"file not found: {path}")
+        raise SourceError(f"file not found: {path}", "file_not_found", path=path)
     try:
         # data_only: a formula cell gives the value Excel last computed, not "=B2-C2".
         workbook = load_workbook(path, read_only=True, data_only=True)
@@ -426,7 +440,8 @@ def _xlsx_table(path: str, sheet: Optional[str]) -> _Table:
         raise _open_error(path, exc) from None
     except Exception:  # zipfile.BadZipFile, InvalidFileException, KeyError on a damaged workbook...
         raise SourceError(f"{name} is not an Excel workbook Stockbot can open (an old .xls, a password, "
-                          f"or a damaged file?); save it again as .xlsx or as CSV UTF-8") from None
+                          f"or a damaged file?); save it again as .xlsx or as CSV UTF-8", "not_workbook",
+                          name=name) from None
     try:
         names = workbook.sheetnames
         if sheet is None:
@@ -434,11 +449,13 @@ def _xlsx_table(path: str, sheet: Optional[str]) -> _Table:
         elif sheet in names:
             worksheet = workbook[sheet]
         else:
-            raise SourceError(f"{name} has no sheet {sheet!r} (sheets: {_list(names)})")
+            raise SourceError(f"{name} has no sheet {sheet!r} (sheets: {_list(names)})", "no_sheet", name=name,
+                              sheet=repr(sheet), sheets=_list(names))
         # Some exporters write a wrong size into the file; openpyxl would then silently stop
         # early. Forget it and read every row there is.
         worksheet.reset_dimensions()
-        where = name if len(names) == 1 else f"{name}, sheet {worksheet.title}"
+        where = name if len(names) == 1 else Reason(f"{name}, sheet {worksheet.title}", "where_sheet", name=name,
+                                                    sheet=worksheet.title)
         source_rows = worksheet.iter_rows(values_only=True)
     except SourceError:
         workbook.close()
@@ -453,7 +470,8 @@ def _xlsx_table(path: str, sheet: Optional[str]) -> _Table:
             raise
         except Exception as exc:  # a damaged sheet XML part
             raise SourceError(f"{where} could not be read to the end ({type(exc).__name__}); "
-                              f"save it again as .xlsx or as CSV UTF-8") from None
+                              f"save it again as .xlsx or as CSV UTF-8", "read_to_end", where=where,
+                              error=type(exc).__name__) from None
         finally:
             workbook.close()  # read_only keeps the file open until closed
 
@@ -468,8 +486,9 @@ def _open_error(path: str, exc: OSError) -> SourceError:
     if isinstance(exc, FileNotFoundError):
         return SourceError(f"file not found: {path}", "file_not_found", path=path)
     if isinstance(exc, IsADirectoryError):
-        return SourceError(f"{path} is a folder, not a file")
-    return SourceError(f"cannot open {path}: {exc.strerror or exc}")
+        return SourceError(f"{path} is a folder, not a file", "is_folder", path=path)
+    return SourceError(f"cannot open {path}: {exc.strerror or exc}", "cannot_open", path=path,
+                       error=str(exc.strerror or exc))
 
 
 def open_table(path: str, *, sheet: Optional[str] = None, encoding: Optional[str] = None) -> _Table:
@@ -480,9 +499,12 @@ def open_table(path: str, *, sheet: Optional[str] = None, encoding: Optional[str
     if extension in XLSX_EXTENSIONS:
         return _xlsx_table(path, sheet)
     if extension == ".xls":
-        raise SourceError(f"{os.path.basename(path)} is an old Excel .xls file; save it as .xlsx or as CSV UTF-8")
+        raise SourceError(f"{os.path.basename(path)} is an old Excel .xls file; save it as .xlsx or as CSV UTF-8",
+                          "old_xls", name=os.path.basename(path))
     raise SourceError(f"{os.path.basename(path)}: Stockbot reads .csv, .tsv, .txt (CSV text) and .xlsx/.xlsm "
-                      f"files, not {extension or 'files without an extension'}")
+                      f"files, not {extension or 'files without an extension'}",
+                      "unsupported_type" if extension else "no_extension", name=os.path.basename(path),
+                      extension=extension)
 
 
 # ---- stock ---------------------------------------------------------------------------
@@ -701,11 +723,12 @@ def newest_export(folder: str, patterns: Sequence[str] = DEFAULT_PATTERNS) -> st
     try:
         entries = list(os.scandir(folder))
     except FileNotFoundError:
-        raise SourceError(f"folder not found: {folder}") from None
+        raise SourceError(f"folder not found: {folder}", "folder_not_found", folder=folder) from None
     except NotADirectoryError:
-        raise SourceError(f"{folder} is a file, not a folder") from None
+        raise SourceError(f"{folder} is a file, not a folder", "not_a_folder", folder=folder) from None
     except OSError as exc:
-        raise SourceError(f"cannot open the folder {folder}: {exc.strerror or exc}") from None
+        raise SourceError(f"cannot open the folder {folder}: {exc.strerror or exc}", "cannot_open_folder",
+                          folder=folder, error=str(exc.strerror or exc)) from None
     lowered = [pattern.lower() for pattern in patterns]
     candidates = []
     for entry in entries:
@@ -717,7 +740,8 @@ def newest_export(folder: str, patterns: Sequence[str] = DEFAULT_PATTERNS) -> st
         except OSError:
             continue  # removed while we looked
     if not candidates:
-        raise SourceError(f"no export in {folder} (looking for {', '.join(patterns)})")
+        raise SourceError(f"no export in {folder} (looking for {', '.join(patterns)})", "no_export", folder=folder,
+                          patterns=", ".join(patterns))
     return max(candidates)[2]  # same time: the later name, so the choice does not flip between checks
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
 from bot.config import Settings
-from bot.sources import SourceError, StockRow
+from bot.sources import SourceError, StockRow, reason_of
 
 PUSH_SOURCE = "push"
 FILE_KINDS = ("csv", "xlsx", "file")
@@ -76,7 +76,9 @@ def plan_sources(settings: Settings, engine=None) -> SourcePlan:
         try:
             if kind in FILE_KINDS:
                 if not target:
-                    raise SourceError(f"`{spec}` needs a path, e.g. {kind}:/data/stock.{'csv' if kind != 'xlsx' else kind}")
+                    example = f"{kind}:/data/stock.{'csv' if kind != 'xlsx' else kind}"
+                    raise SourceError(f"`{spec}` needs a path, e.g. {example}", "spec_needs_path", spec=spec,
+                                      example=example)
                 sources.append(file_source(kind, target, settings))
             elif kind == "sql":
                 sources.append(sql_source(settings))
@@ -86,7 +88,7 @@ def plan_sources(settings: Settings, engine=None) -> SourcePlan:
                 sources.extend(tiktok_sources(settings, engine))
             else:
                 raise SourceError(f"unknown stock source `{spec}` (use csv:PATH, xlsx:PATH, file:PATH, "
-                                  f"tiktok or sql)")
+                                  f"tiktok or sql)", "unknown_source", spec=spec)
         except SourceError as exc:
-            errors.append((spec, str(exc)))
+            errors.append((spec, reason_of(exc)))  # the Reason: worded in the reader's language
     return SourcePlan(sources, errors)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.text import clean_text
-from bot.sources import SourceError, StockRow, sku_problem
+from bot.sources import Reason, SourceError, StockRow, sku_problem
 
 REQUIRED = ("sku", "available")
 
@@ -33,7 +33,7 @@ def _engine(url: str) -> Engine:
                 _engines[url] = create_engine(url, pool_pre_ping=True)
             except (SQLAlchemyError, ImportError, ValueError) as exc:
                 raise SourceError(f"STOCK_SQL_URL is not a database URL Stockbot can use "
-                                  f"({type(exc).__name__})") from None
+                                  f"({type(exc).__name__})", "sql_bad_url", error=type(exc).__name__) from None
         return _engines[url]
 
 
@@ -43,16 +43,22 @@ def _quantity(value, column: str, row_number: int, sku: str) -> Optional[int]:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise SourceError(f"row {row_number}: {column} {str(value)[:40]!r} for {sku} is not a number") from None
+        raise _row_error(row_number, Reason(f"{column} {str(value)[:40]!r} for {sku} is not a number", "not_number",
+                                            label=column, value=repr(str(value)[:40]), sku=sku)) from None
     if number != int(number):
-        raise SourceError(f"row {row_number}: {column} {value} for {sku} is not a whole number")
+        raise _row_error(row_number, Reason(f"{column} {value} for {sku} is not a whole number", "not_whole",
+                                            label=column, value=str(value), sku=sku))
     return int(number)
+
+
+def _row_error(row_number: int, problem: Reason) -> SourceError:
+    return SourceError(f"row {row_number}: {problem}", "sql_row", number=row_number, row=problem)
 
 
 def read_sql(url: str, query: str) -> list[StockRow]:
     """Run the query and return every row; any problem raises SourceError and returns nothing."""
     if not url or not query:
-        raise SourceError("set both STOCK_SQL_URL and STOCK_SQL_QUERY")
+        raise SourceError("set both STOCK_SQL_URL and STOCK_SQL_QUERY", "sql_not_set")
     rows: list[StockRow] = []
     try:
         with _engine(url).connect() as conn:
@@ -60,21 +66,23 @@ def read_sql(url: str, query: str) -> list[StockRow]:
             try:
                 result = conn.execute(text(query))
                 if not result.returns_rows:
-                    raise SourceError("STOCK_SQL_QUERY returned no result set: it must be a SELECT")
+                    raise SourceError("STOCK_SQL_QUERY returned no result set: it must be a SELECT", "sql_not_select")
                 columns = [name.lower() for name in result.keys()]
                 missing = [name for name in REQUIRED if name not in columns]
                 if missing:
                     raise SourceError(f"STOCK_SQL_QUERY has no {' or '.join(missing)} column "
-                                      f"(columns: {', '.join(columns)[:200]}); alias them with AS")
+                                      f"(columns: {', '.join(columns)[:200]}); alias them with AS",
+                                      "sql_missing_columns", fields=missing, columns=", ".join(columns)[:200])
                 at = {name: columns.index(name) for name in columns}
                 for row_number, record in enumerate(result, start=1):
                     sku = str(record[at["sku"]] or "").strip()
                     problem = sku_problem(sku)  # the rules of /threshold set
                     if problem:
-                        raise SourceError(f"row {row_number}: {problem}")
+                        raise _row_error(row_number, problem)
                     available = _quantity(record[at["available"]], "available", row_number, sku)
                     if available is None:
-                        raise SourceError(f"row {row_number}: available for {sku} is empty")
+                        raise _row_error(row_number, Reason(f"available for {sku} is empty", "value_empty",
+                                                            label="available", sku=sku))
                     warehouse = clean_text(str(record[at["warehouse"]] or "")).strip()[:64] \
                         if "warehouse" in at else ""
                     name = (clean_text(str(record[at["name"]])).strip()[:255] or None) if "name" in at and \
@@ -88,7 +96,7 @@ def read_sql(url: str, query: str) -> list[StockRow]:
     except SQLAlchemyError as exc:
         # The driver's first line says what failed (bad column, refused connection) without the URL.
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
-        raise SourceError(f"the stock query failed: {detail}") from None
+        raise SourceError(f"the stock query failed: {detail}", "sql_failed", error=detail) from None
     if not rows:
-        raise SourceError("STOCK_SQL_QUERY returned no rows")
+        raise SourceError("STOCK_SQL_QUERY returned no rows", "sql_no_rows")
     return rows

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 from urllib.parse import urlencode
 
 from bot.core.text import clean_text
-from bot.sources import SourceError, StockRow, sku_problem
+from bot.sources import Reason, SourceError, StockRow, reason_of, sku_problem
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ PRODUCTS_SEARCH_PATH = "/product/202309/products/search"
 INVENTORY_SEARCH_PATH = "/product/202309/inventory/search"
 ORDERS_SEARCH_PATH = "/order/202309/orders/search"
 TOKEN_REFRESH_PATH = "/api/v2/token/refresh"
+TOKEN_REFRESH = Reason("token refresh", "tiktok_token_refresh")  # names the call in messages
 
 PAGE_SIZE = 100  # the documented maximum for products and orders search
 INVENTORY_BATCH = 100  # inventory search takes at most 100 product_ids
@@ -133,7 +134,8 @@ def _parse_expire_at(raw: str, variable: str) -> Optional[datetime]:
             return datetime.fromtimestamp(int(raw), tz=timezone.utc)
         parsed = datetime.fromisoformat(raw)
     except (ValueError, OverflowError):
-        raise SourceError(f"{variable} must be a Unix timestamp or an ISO date-time") from None
+        raise SourceError(f"{variable} must be a Unix timestamp or an ISO date-time", "tiktok_bad_expire",
+                          variable=variable) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
@@ -143,10 +145,12 @@ def _load_shop(environ: Mapping[str, str], name: str, prefix: str) -> ShopConfig
     refresh = _env(environ, f"{prefix}REFRESH_TOKEN")
     if not cipher:
         raise SourceError(f"TikTok shop {name!r}: {prefix}SHOP_CIPHER is not set "
-                          "(the shop cipher from Get Authorized Shops)")
+                          "(the shop cipher from Get Authorized Shops)", "tiktok_no_cipher", shop=repr(name),
+                          variable=f"{prefix}SHOP_CIPHER")
     if not access and not refresh:
         raise SourceError(f"TikTok shop {name!r}: set {prefix}ACCESS_TOKEN and {prefix}REFRESH_TOKEN "
-                          "(neither is set)")
+                          "(neither is set)", "tiktok_no_tokens", shop=repr(name), access=f"{prefix}ACCESS_TOKEN",
+                          refresh=f"{prefix}REFRESH_TOKEN")
     expire_at = _parse_expire_at(_env(environ, f"{prefix}ACCESS_TOKEN_EXPIRE_AT"),
                                  f"{prefix}ACCESS_TOKEN_EXPIRE_AT")
     return ShopConfig(name=name, shop_cipher=cipher, access_token=access, refresh_token=refresh,
@@ -166,14 +170,15 @@ def load_tiktok_config(environ: Mapping[str, str]) -> Optional[TikTokConfig]:
     app_secret = _env(environ, "TIKTOK_APP_SECRET")
     if not app_secret:
         raise SourceError("TIKTOK_APP_KEY is set but TIKTOK_APP_SECRET is not "
-                          "(both are on the app page in TikTok Shop Partner Center)")
+                          "(both are on the app page in TikTok Shop Partner Center)", "tiktok_no_secret")
     names = [part.strip().lower() for part in _env(environ, "TIKTOK_SHOPS").split(",") if part.strip()]
     if names:
         if len(set(names)) != len(names):
-            raise SourceError("TIKTOK_SHOPS names a shop twice")
+            raise SourceError("TIKTOK_SHOPS names a shop twice", "tiktok_shop_twice")
         for name in names:
             if not name.replace("_", "").isalnum():
-                raise SourceError(f"TIKTOK_SHOPS: {name!r} is not a valid shop name (letters, digits, _)")
+                raise SourceError(f"TIKTOK_SHOPS: {name!r} is not a valid shop name (letters, digits, _)",
+                                  "tiktok_bad_shop_name", shop=repr(name))
         shops = [_load_shop(environ, name, f"TIKTOK_{name.upper()}_") for name in names]
     else:
         shops = [_load_shop(environ, _env(environ, "TIKTOK_SHOP_NAME") or "tiktok", "TIKTOK_")]
@@ -308,19 +313,20 @@ class TikTokShopClient:
                     if token_answer is not None:
                         return token_answer
                     raise self._http_error(what, exc.code, raw) from None
-                problem = f"HTTP {exc.code}"
+                problem = Reason(f"HTTP {exc.code}", "tiktok_http_status", status=exc.code)
             except (urllib.error.URLError, socket.timeout, ConnectionError) as exc:
                 reason = getattr(exc, "reason", None) or exc.__class__.__name__
-                problem = f"cannot reach TikTok Shop ({reason})"
+                problem = Reason(f"cannot reach TikTok Shop ({reason})", "tiktok_unreachable", why=str(reason))
                 raw = b""
             if not problem:
                 answer = self._decode(what, raw)
                 code = answer.get("code")
                 if code not in RETRYABLE_CODES:
                     return answer
-                problem = f"code {code}"
+                problem = Reason(f"code {code}", "tiktok_code", error_code=str(code))
             if attempt >= self.max_retries:
-                raise SourceError(f"TikTok Shop {what} failed {attempt + 1} times, last: {problem}")
+                raise SourceError(f"TikTok Shop {what} failed {attempt + 1} times, last: {problem}", "tiktok_retries",
+                                  what=what, times=attempt + 1, last=problem)
             delay = self._backoff(attempt, retry_after)
             log.warning("TikTok Shop %s for shop %s: %s, retrying in %.2fs", what, self.shop.name, problem, delay)
             self._sleep(delay)
@@ -331,9 +337,11 @@ class TikTokShopClient:
         try:
             answer = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            raise SourceError(f"TikTok Shop {what} answered something that is not JSON") from None
+            raise SourceError(f"TikTok Shop {what} answered something that is not JSON", "tiktok_not_json",
+                              what=what) from None
         if not isinstance(answer, dict):
-            raise SourceError(f"TikTok Shop {what} answered JSON that is not an object")
+            raise SourceError(f"TikTok Shop {what} answered JSON that is not an object", "tiktok_not_object",
+                              what=what)
         return answer
 
     @staticmethod
@@ -348,10 +356,11 @@ class TikTokShopClient:
     def _http_error(what: str, status: int, raw: bytes) -> SourceError:
         try:
             answer = json.loads(raw.decode("utf-8"))
-            detail = f": code {answer.get('code')} {str(answer.get('message', ''))[:200]}"
+            code, message = str(answer.get("code")), str(answer.get("message", ""))[:200]
         except (UnicodeDecodeError, ValueError, AttributeError):
-            detail = ""
-        return SourceError(f"TikTok Shop {what} failed with HTTP {status}{detail}")
+            return SourceError(f"TikTok Shop {what} failed with HTTP {status}", "tiktok_http", what=what, status=status)
+        return SourceError(f"TikTok Shop {what} failed with HTTP {status}: code {code} {message}", "tiktok_http_code",
+                           what=what, status=status, error_code=code, message=message)
 
     # -- tokens --------------------------------------------------------------------------------
 
@@ -371,16 +380,19 @@ class TikTokShopClient:
         The refresh token may rotate: both tokens are kept and handed to on_token_refresh."""
         if not self.shop.refresh_token:
             raise SourceError(f"TikTok shop {self.shop.name!r}: the access token has expired and no refresh "
-                              "token is configured (set the shop's REFRESH_TOKEN)")
+                              "token is configured (set the shop's REFRESH_TOKEN)", "tiktok_no_refresh_token",
+                              shop=repr(self.shop.name))
         self._refresh_tried_at = self._now()
         query = urlencode({"app_key": self.config.app_key, "app_secret": self.config.app_secret,
                            "refresh_token": self.shop.refresh_token, "grant_type": "refresh_token"})
         answer = self._http("GET", f"{self.config.auth_url}{TOKEN_REFRESH_PATH}?{query}", None,
-                            {"Accept": "application/json"}, "token refresh", TOKEN_REFRESH_PATH)
+                            {"Accept": "application/json"}, TOKEN_REFRESH, TOKEN_REFRESH_PATH)
         data = answer.get("data") or {}
         if answer.get("code") != CODE_OK or not data.get("access_token"):
+            code, message = str(answer.get("code")), str(answer.get("message", ""))[:200]
             raise SourceError(f"TikTok Shop token refresh for shop {self.shop.name!r} was refused: "
-                              f"code {answer.get('code')} {str(answer.get('message', ''))[:200]}")
+                              f"code {code} {message}", "tiktok_refresh_refused", shop=repr(self.shop.name),
+                              error_code=code, message=message)
         self.shop.access_token = data["access_token"]
         self.shop.refresh_token = data.get("refresh_token") or self.shop.refresh_token
         expire_in = data.get("access_token_expire_in")  # despite the name, a Unix timestamp
@@ -414,8 +426,10 @@ class TikTokShopClient:
                 refreshed = True
                 continue
             if code != CODE_OK:
+                message = str(answer.get("message", ""))[:200]
                 raise SourceError(f"TikTok Shop {method} {path} for shop {self.shop.name!r} failed: "
-                                  f"code {code} {str(answer.get('message', ''))[:200]}")
+                                  f"code {code} {message}", "tiktok_call_failed", method=method, path=path,
+                                  shop=repr(self.shop.name), error_code=str(code), message=message)
             data = answer.get("data")
             return data if isinstance(data, dict) else {}
 
@@ -474,13 +488,17 @@ class TikTokShopClient:
             try:
                 data = self.call("POST", path, params, body)
             except SourceError as exc:
-                raise SourceError(f"{exc}{_page_token_note(token)}") from None
+                if not token:
+                    raise
+                raise SourceError(f"{exc}{_page_token_note(token)}", "tiktok_page", error=reason_of(exc),
+                                  token=token[:12]) from None
             yield list(data.get(key) or [])
             token = str(data.get("next_page_token") or "")
             if not token:
                 return
             if token in seen:  # a server that hands back the same token would loop forever
-                raise SourceError(f"TikTok Shop {path} returned the same page token twice")
+                raise SourceError(f"TikTok Shop {path} returned the same page token twice", "tiktok_same_token",
+                                  path=path)
             seen.add(token)
 
     def iter_product_pages(self, status: str = "ACTIVATE") -> Iterator[list[dict]]:
@@ -527,10 +545,12 @@ class TikTokShopClient:
         for sku in item.get("skus") or []:
             key = str(sku.get("seller_sku") or "").strip() or str(sku.get("id") or "").strip()
             if not key:
-                raise SourceError(f"TikTok Shop product {item.get('product_id')} has a SKU with no id")
+                raise SourceError(f"TikTok Shop product {item.get('product_id')} has a SKU with no id", "tiktok_sku_no_id",
+                                  product=str(item.get("product_id")))
             problem = sku_problem(key)  # the rules of /threshold set
             if problem:
-                raise SourceError(f"TikTok Shop seller_sku of SKU id {str(sku.get('id'))[:40]}: {problem}")
+                raise SourceError(f"TikTok Shop seller_sku of SKU id {str(sku.get('id'))[:40]}: {problem}",
+                                  "tiktok_bad_seller_sku", id=str(sku.get("id"))[:40], problem=problem)
             per_warehouse = sku.get("warehouse_inventory") or []
             if not per_warehouse:
                 yield StockRow(sku=key, available=int(sku.get("total_available_quantity") or 0), name=name)
@@ -538,7 +558,8 @@ class TikTokShopClient:
                 warehouse_id = str(entry.get("warehouse_id") or "")
                 quantity = entry.get("available_quantity")
                 if not isinstance(quantity, int):
-                    raise SourceError(f"TikTok Shop gave no available quantity for {key} in warehouse {warehouse_id}")
+                    raise SourceError(f"TikTok Shop gave no available quantity for {key} in warehouse {warehouse_id}",
+                                      "tiktok_no_quantity", sku=key, warehouse_id=warehouse_id)
                 yield StockRow(sku=key, available=quantity, warehouse=labels.get(warehouse_id, warehouse_id[:64]),
                                name=name)
 
@@ -587,9 +608,11 @@ def read_shop_stock(client: TikTokShopClient) -> list[StockRow]:
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
         # A malformed answer: report it as an untrusted read, not a crash.
         raise SourceError(f"TikTok Shop shop {client.shop.name!r} sent an answer Stockbot cannot read "
-                          f"({exc.__class__.__name__})") from None
+                          f"({exc.__class__.__name__})", "tiktok_unreadable", shop=repr(client.shop.name),
+                          error=exc.__class__.__name__) from None
     if not rows:
-        raise SourceError(f"TikTok Shop shop {client.shop.name!r} returned no products")
+        raise SourceError(f"TikTok Shop shop {client.shop.name!r} returned no products", "tiktok_no_products",
+                          shop=repr(client.shop.name))
     return list(rows.values())
 
 

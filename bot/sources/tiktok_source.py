@@ -113,7 +113,7 @@ def tiktok_sources(settings: Settings, engine: Optional[Engine] = None) -> list[
 
     config = config_of(settings)
     if config is None:
-        raise SourceError("`tiktok` is in STOCK_SOURCE but TIKTOK_APP_KEY is not set")
+        raise SourceError("`tiktok` is in STOCK_SOURCE but TIKTOK_APP_KEY is not set", "tiktok_no_app_key")
     sources = []
     for shop in config.shops:
         client = client_for(config, shop, engine)
