@@ -9,6 +9,7 @@ from email.utils import formatdate
 import pytest
 
 from bot.notifier import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
+from tests.conftest import wait_until
 
 DM = "D0LIMITED"
 
@@ -39,6 +40,9 @@ def test_other_threads_wait_too_after_a_429(bot, slack):
 
     assert bot.event(dm("one")).status == 200  # its reply gets the 429
     slack.wait_for("chat.postMessage")
+    # the 429 has reached the client (a call already on the wire when it arrives cannot be held back)
+    gate = bot.app.client.gate
+    wait_until(lambda: gate._open_at > time.monotonic())
     assert bot.event(dm("two")).status == 200  # another listener thread, while the pause lasts
 
     slack.wait_for("chat.postMessage", count=3, timeout=10)
