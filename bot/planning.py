@@ -138,7 +138,7 @@ def _class_levels(found: dm.DemandLevels, row: int, units_since_first: float, le
     window = [c for c in campaigns if c.start < tomorrow + timedelta(days=lead) and c.end >= tomorrow]
     if window and point is not None:
         extra = fc.expected_demand(daily, tomorrow, lead, None, window) - daily * lead
-        point, critical = int(dm.whole(np.array([point + extra]))[0]), int(dm.whole(np.array([critical + extra]))[0])
+        point, critical = fc.whole(point + extra), fc.whole(critical + extra)
     return daily, dm.SkuLevels(
         klass=klass, reorder_point=point, critical_level=critical, stretch_days=int(found.stretch_days[row]),
         worst_stretch=float(found.worst_stretch[row]), trend=float(found.trend[row]), adi=float(found.adi[row]),

@@ -28,11 +28,9 @@ from datetime import datetime, timedelta
 from typing import Optional
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete
 
+from storage import repo
 from storage.db import session as open_session
-from storage.models import WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +79,7 @@ def first_time(engine: Engine, key: str, now: datetime) -> bool:
     """Record `key`; False when it was recorded before (by this or any process sharing the database)."""
     _prune(engine, now)
     with open_session(engine) as session:
-        session.add(WebhookDelivery(key=key[:128], received_at=now))
-        try:
-            session.commit()
-        except IntegrityError:
-            return False
-    return True
+        return repo.record_delivery(session, key, now)
 
 
 def _prune(engine: Engine, now: datetime) -> None:
@@ -97,9 +90,7 @@ def _prune(engine: Engine, now: datetime) -> None:
     try:
         with open_session(engine) as session:
             for prefix in (SIGNATURE_KEY, EVENT_KEY):
-                session.exec(delete(WebhookDelivery).where(col(WebhookDelivery.key).startswith(prefix),
-                                                           col(WebhookDelivery.received_at) < now - SEEN_FOR))
-            session.commit()
+                repo.forget_deliveries(session, now - SEEN_FOR, prefix)
     except Exception:  # pruning is housekeeping: never refuse a request over it
         log.warning("could not forget old Slack request keys", exc_info=True)
 

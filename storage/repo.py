@@ -13,8 +13,9 @@ from typing import Iterable, Iterator, Optional, Sequence
 from sqlalchemy import func, literal, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from storage.models import (
     Alert,
@@ -32,6 +33,7 @@ from storage.models import (
     Threshold,
     ThresholdChange,
     WarehouseKind,
+    WebhookDelivery,
 )
 
 LIST_PAGE_SIZE = 25
@@ -603,3 +605,26 @@ def raw_below_threshold_query() -> str:
     return ("SELECT t.sku, SUM(s.available) AS available FROM threshold t JOIN stock s ON s.sku = t.sku "
             "GROUP BY t.sku HAVING SUM(s.available) <= t.warning_level ORDER BY t.sku")
 
+
+
+# ---- delivery keys: a webhook or a Slack request handled once -------------------------------------
+
+def record_delivery(session: Session, key: str, now: datetime) -> bool:
+    """Record `key` (commits); False when it was recorded before, by this or any process sharing the
+    database: the primary key decides, so two processes cannot both see it first."""
+    session.add(WebhookDelivery(key=key[:128], received_at=now))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def forget_deliveries(session: Session, received_before: datetime, prefix: str = "") -> None:
+    """Delete delivery keys recorded before `received_before` (those starting with `prefix`); commits."""
+    query = delete(WebhookDelivery).where(col(WebhookDelivery.received_at) < received_before)
+    if prefix:
+        query = query.where(col(WebhookDelivery.key).startswith(prefix))
+    session.exec(query)
+    session.commit()

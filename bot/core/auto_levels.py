@@ -76,7 +76,7 @@ def compute_auto_levels(units: np.ndarray, lead_days: np.ndarray, service: float
 
 
 def whole_units(units: np.ndarray) -> np.ndarray:
-    """Round up to whole units, without float dust turning 1500.0000001 into 1501 (as forecast._whole)."""
+    """Round up to whole units, without float dust turning 1500.0000001 into 1501 (as forecast.whole)."""
     return np.maximum(0, np.ceil(units - 1e-6)).astype(np.int64)
 
 

@@ -298,7 +298,7 @@ def levels(policy: Policy, window: np.ndarray, first: np.ndarray, lead_days: int
             launch = dm.launch_pace(sold, days)
             daily = daily.copy()
             daily[new] = launch
-            point[new] = dm.whole(launch * lead_days * dm.STRETCH_LEADS)
+            point[new] = whole_units(launch * lead_days * dm.STRETCH_LEADS)
         return point, daily
     before_first = ~dm.history_mask(first, window.shape[1])
     auto = compute_auto_levels(window, lead_days, policy.service if policy.service is not None else DEFAULT_SERVICE,

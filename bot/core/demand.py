@@ -44,7 +44,8 @@ from typing import Optional
 
 import numpy as np
 
-from bot.core.forecast import SPIKE_FACTOR, DemandNote, z_for
+from bot.core.auto_levels import whole_units
+from bot.core.forecast import SPIKE_FACTOR, DemandNote, whole, z_for
 
 CLASSES = ("new", "dead", "smooth", "erratic", "intermittent", "lumpy")
 NEW, DEAD, SMOOTH, ERRATIC, INTERMITTENT, LUMPY = range(len(CLASSES))
@@ -77,11 +78,6 @@ class DemandLevels:
     one_off_days: np.ndarray  # int: one-off order days in the history
     one_off_min: np.ndarray  # the smallest one-off day's units (0 without any)
     sigma: np.ndarray  # sample standard deviation of daily units sold
-
-
-def whole(units: np.ndarray) -> np.ndarray:
-    """Round up to whole units without float dust turning 1500.0000001 into 1501."""
-    return np.maximum(0, np.ceil(np.asarray(units, dtype=np.float64) - 1e-6)).astype(np.int64)
 
 
 def selling_median(units: np.ndarray) -> np.ndarray:
@@ -242,15 +238,15 @@ def demand_levels(units: np.ndarray, first: np.ndarray, lead_days: np.ndarray | 
     active = (klass != NEW) & (klass != DEAD)
     return DemandLevels(
         klass=klass, adi=adi, cv2=cv2, daily=np.where(klass == DEAD, 0.0, daily), trend=trend,
-        stretch_days=stretch, worst_stretch=worst, reorder_point=np.where(active, whole(point), 0),
-        critical_level=np.where(active, whole(daily * lead), 0), history_days=history,
+        stretch_days=stretch, worst_stretch=worst, reorder_point=np.where(active, whole_units(point), 0),
+        critical_level=np.where(active, whole_units(daily * lead), 0), history_days=history,
         one_off_days=np.asarray(one_off_days, dtype=np.int64), one_off_min=one_off_min, sigma=sigma)
 
 
 def order_up_to(reorder_point: np.ndarray | int, daily: np.ndarray | float, cover_days: int) -> np.ndarray:
     """Where an order tops the inventory position up to: the reorder point plus `cover_days` of demand
     (a fixed cover on top of the reorder point, so a lumpy SKU's order is never 0 or 1 unit)."""
-    return whole(np.asarray(reorder_point, dtype=np.float64) + np.asarray(daily, dtype=np.float64) * cover_days)
+    return whole_units(np.asarray(reorder_point, dtype=np.float64) + np.asarray(daily, dtype=np.float64) * cover_days)
 
 
 @dataclass(frozen=True)
@@ -299,7 +295,7 @@ def launch_levels(units_since_first_sale: float, days_since_first_sale: int, lea
     if similar_daily is not None and similar_daily > daily:
         daily, source = similar_daily, "similar"
     point = daily * lead_days * STRETCH_LEADS
-    return Launch(daily, int(whole(np.array([point]))[0]), int(whole(np.array([daily * lead_days]))[0]), source)
+    return Launch(daily, whole(point), whole(daily * lead_days), source)
 
 
 def sku_family(sku: str) -> Optional[str]:

@@ -201,7 +201,7 @@ class ReorderPoint:
     seasonal: bool = False
 
 
-def _whole(units: float) -> int:
+def whole(units: float) -> int:
     """Round up to whole units, without float dust turning 1500.0000001 into 1501."""
     return max(0, math.ceil(units - 1e-6))
 
@@ -235,7 +235,7 @@ def reorder_point(daily: float, lead_days: int, safety: Safety = Safety(), sigma
         safety_units = float(safety.units or 0)
     return ReorderPoint(
         daily=daily, lead_days=lead_days, lead_demand=lead_demand, safety_units=safety_units,
-        warning_level=_whole(lead_demand + safety_units), critical_level=_whole(lead_demand),
+        warning_level=whole(lead_demand + safety_units), critical_level=whole(lead_demand),
         sigma=sigma, z=z, service=safety.service, safety_days=safety.days,
         campaign_units=lead_demand - plain, campaigns=tuple(c.name or f"x{c.multiplier:g}" for c in in_window),
         seasonal=bool(profile) and start is not None)
@@ -282,7 +282,7 @@ def suggested_order(daily: float, lead_days: int, inventory_position: int,
     need = cover_to + daily * target_cover_days + extra_units - inventory_position
     if need <= 1e-9:
         return 0
-    units = _whole(need)
+    units = whole(need)
     if moq:
         units = max(units, moq)
     if case_pack and case_pack > 1:

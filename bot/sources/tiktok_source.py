@@ -20,8 +20,6 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete
 
 from bot.config import Settings
 from bot.sources import SourceError
@@ -36,7 +34,6 @@ from bot.sources.tiktok import (
 )
 from storage import repo
 from storage.db import session as open_session
-from storage.models import WebhookDelivery
 
 if TYPE_CHECKING:
     from bot.checker import Checker
@@ -171,15 +168,11 @@ def accept_webhook(checker: "Checker", event: WebhookEvent, now: datetime) -> bo
     The work itself runs in the background so TikTok gets its 200 at once.
     """
     with open_session(checker.engine) as session:
-        session.add(WebhookDelivery(key=f"tiktok:{event.dedupe_key}"[:128], received_at=now))
-        try:
-            session.commit()
-        except IntegrityError:
+        if not repo.record_delivery(session, f"tiktok:{event.dedupe_key}", now):
             return False
         if now - _last_prune[0] > timedelta(hours=1):
             _last_prune[0] = now
-            session.exec(delete(WebhookDelivery).where(col(WebhookDelivery.received_at) < now - 2 * WEBHOOK_MAX_AGE))
-            session.commit()
+            repo.forget_deliveries(session, now - 2 * WEBHOOK_MAX_AGE)
     _background.submit(_handle_event, checker, event)
     return True
 
