@@ -31,6 +31,7 @@ def cmd_run(settings: Settings) -> None:
 
     _require(settings, "stockbot run", "SLACK_BOT_TOKEN", *(() if settings.socket_mode else ("SLACK_SIGNING_SECRET",)))
     app, ctx = build_app(settings)
+    ctx.checker.sender.start()  # delivers the outbox (alerts, updates, replies) in the background
     scheduler = start_scheduler(ctx.checker, settings.check_interval_seconds) if settings.run_scheduler else None
     server = create_server(make_wsgi_app(ctx, None if settings.socket_mode else app), settings.port)
     if settings.socket_mode:
@@ -55,6 +56,7 @@ def cmd_worker(settings: Settings) -> None:
 
     _require(settings, "stockbot worker", "SLACK_BOT_TOKEN")
     ctx = build_context(settings)
+    ctx.checker.sender.start()
     scheduler = start_scheduler(ctx.checker, settings.check_interval_seconds)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -13,6 +13,8 @@ from typing import Mapping
 DEFAULT_DATABASE_URL = "sqlite:///stockbot.db"
 DEFAULT_CHECK_INTERVAL_SECONDS = 900
 DEFAULT_REMIND_AFTER_HOURS = 24.0
+DEFAULT_DIGEST_AFTER = 5
+DEFAULT_CHANNEL_PACE_SECONDS = 1.0
 SUPPORTED_LANGUAGES = ("en", "zh")
 
 
@@ -48,6 +50,10 @@ class Settings:
     # Warehouses that restock from overseas (weeks, not days): their SKUs default to the long lead time.
     overseas_warehouses: frozenset[str] = field(default_factory=frozenset)
     auto_recompute_hour: int = 2  # UTC hour of the nightly auto-threshold recompute
+    # More SKUs than this entering one tier for one channel in one check: one digest message instead.
+    digest_after: int = DEFAULT_DIGEST_AFTER
+    # Seconds between messages posted to one channel (Slack asks for about one a second).
+    channel_pace_seconds: float = DEFAULT_CHANNEL_PACE_SECONDS
 
     @property
     def ops_channel_or_alerts(self) -> str:
@@ -103,14 +109,14 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, unit: str = "hours") -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number of hours, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a number of {unit}, got {raw!r}") from None
     if value <= 0:
         raise ConfigError(f"{name} must be more than 0, got {raw!r}")
     return value
@@ -155,4 +161,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         tiktok_env=tuple(sorted((k, v) for k, v in env.items() if k.startswith("TIKTOK_"))),
         overseas_warehouses=frozenset(w.strip() for w in env.get("OVERSEAS_WAREHOUSES", "").split(",") if w.strip()),
         auto_recompute_hour=min(23, _int(env, "AUTO_RECOMPUTE_HOUR", 2, 0)),
+        digest_after=_int(env, "DIGEST_AFTER", DEFAULT_DIGEST_AFTER, 1),
+        channel_pace_seconds=min(60.0, _float(env, "SLACK_CHANNEL_PACE_SECONDS", DEFAULT_CHANNEL_PACE_SECONDS,
+                                              "seconds")),
     )

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot import slack_guard
+from bot import outbox, slack_guard
 from bot.checker import LAST_CHECK_KEY
 from bot.context import AppContext
 from bot.sources.push import PushError, parse_sales_push, parse_stock_push
@@ -33,13 +33,23 @@ def _json(start_response: Callable, status: str, payload: dict) -> Iterable[byte
     return [body]
 
 
+OUTBOX_MAX_AGE = timedelta(minutes=10)  # older undelivered messages make /healthz answer 503
+
+
 def health(ctx: AppContext) -> tuple[bool, dict]:
     ok = database_ok(ctx.engine)
-    last_check = None
+    payload: dict = {"ok": ok, "database": "ok" if ok else "unreachable", "last_check_at": None}
     if ok:
         with open_session(ctx.engine) as session:
-            last_check = repo.get_meta(session, LAST_CHECK_KEY)
-    return ok, {"ok": ok, "database": "ok" if ok else "unreachable", "last_check_at": last_check}
+            payload["last_check_at"] = repo.get_meta(session, LAST_CHECK_KEY)
+            backlog, oldest = outbox.backlog(session)
+        age = (repo.utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+        payload["outbox"] = {"backlog": backlog, "oldest_age_seconds": round(age, 1)}
+        if age > OUTBOX_MAX_AGE.total_seconds():
+            ok = payload["ok"] = False
+            payload["problem"] = (f"{backlog} Slack message(s) waiting, the oldest for {age / 60:.0f} minutes: "
+                                  f"is Slack reachable and the token valid?")
+    return ok, payload
 
 
 MAX_PUSH_BYTES = 64 * 1024 * 1024  # 200 000 items of JSON fit with room to spare

@@ -24,6 +24,7 @@ from storage.models import (
     Episode,
     Meta,
     OrderLine,
+    OutboxEntry,
     Reorder,
     SalesDay,
     SkuPlan,
@@ -304,6 +305,19 @@ def has_sales(session: Session, sku: str, since: date) -> bool:
                         .limit(1)).first() is not None
 
 
+def recent_daily_units(session: Session, skus: Sequence[str], since: date, days: int) -> dict[str, float]:
+    """Units sold per day since `since` (over `days` days), for many SKUs at once; SKUs without sales are left out."""
+    result: dict[str, float] = {}
+    for start in range(0, len(skus), IN_LIST_SIZE):
+        query = (select(SalesDay.sku, func.sum(SalesDay.units))
+                 .where(col(SalesDay.sku).in_(skus[start:start + IN_LIST_SIZE]), col(SalesDay.day) >= since)
+                 .group_by(SalesDay.sku))
+        for sku, units in session.exec(query):
+            if units:
+                result[sku] = float(units) / days
+    return result
+
+
 def known_skus(session: Session, prefix: str = "") -> list[str]:
     """SKUs Stockbot knows (a threshold or a stock row), optionally starting with `prefix`."""
     skus: set[str] = set()
@@ -578,6 +592,12 @@ def source_written_at(session: Session) -> dict[str, datetime]:
 
 def list_source_states(session: Session) -> list[SourceState]:
     return list(session.exec(select(SourceState).order_by(SourceState.name)).all())
+
+
+def prune_outbox(conn: Connection, before: datetime) -> int:
+    """Delete delivered outbox entries sent before `before`; entries still owed are never touched."""
+    result = conn.execute(delete(OutboxEntry).where(col(OutboxEntry.done).is_(True), col(OutboxEntry.sent_at) < before))
+    return result.rowcount or 0
 
 
 def get_meta(session: Session, key: str) -> Optional[str]:
