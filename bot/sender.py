@@ -107,13 +107,13 @@ class Sender:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            wait = IDLE_WAIT
+            wait: Optional[float] = IDLE_WAIT
             if self.may_send():
                 try:
                     wait = self.deliver_due()
                 except Exception:  # the database blinked: keep the thread, try again shortly
                     log.exception("outbox pass failed")
-                    wait = IDLE_WAIT
+            wait = IDLE_WAIT if wait is None else wait
             with self._wake:
                 if not self._kicked and wait > 0:
                     self._wake.wait(min(wait, IDLE_WAIT))
@@ -200,6 +200,8 @@ class Sender:
             except Exception:  # a bug or a database error on one entry must not stop the others
                 log.exception("delivering outbox entry %s (%s) failed", entry.id, entry.kind)
                 self._retry_later(entry.id, "internal_error", in_doubt=True)
+            if entry.kind in outbox.POSTS and self.pace > 0:  # the pause counts from Slack's answer
+                self._next_post[entry.channel] = time.monotonic() + self.pace
             sent = True
         return 0.0 if sent else wait
 
