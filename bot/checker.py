@@ -20,6 +20,7 @@ from bot import messages, notices, planning
 from bot.config import Settings
 from bot.core.text import clean_optional, clean_text
 from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
+from bot.leader import check_lock
 from bot.notifier import Notifier, NotifyError
 from bot.sources import Reason, SalesRow, SourceError, StockRow, reason_of
 from bot.sources.registry import PUSH_SOURCE, Source, plan_sources
@@ -99,7 +100,8 @@ class Checker:
     def run_check(self, skus: Optional[Sequence[str]] = None, now: Optional[datetime] = None) -> CheckReport:
         """A full check (skus=None: read sources, evaluate every SKU) or an immediate one."""
         report = CheckReport()
-        with self._lock:
+        # One check at a time in this process, and across processes on one database.
+        with self._lock, check_lock(self.engine, wait_seconds=self.settings.check_interval_seconds):
             now = now or repo.utcnow()
             with open_session(self.engine) as session:
                 self._channel_problems = repo.channel_problems(session)

@@ -16,6 +16,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import slack_guard
 from bot.checker import LAST_CHECK_KEY
 from bot.context import AppContext
+from bot.leader import current_lease
 from bot.sources.push import PushError, parse_sales_push, parse_stock_push
 from bot.sources.registry import PUSH_SOURCE
 from storage import repo
@@ -35,11 +36,17 @@ def _json(start_response: Callable, status: str, payload: dict) -> Iterable[byte
 
 def health(ctx: AppContext) -> tuple[bool, dict]:
     ok = database_ok(ctx.engine)
-    last_check = None
+    last_check, lease = None, None
     if ok:
         with open_session(ctx.engine) as session:
             last_check = repo.get_meta(session, LAST_CHECK_KEY)
-    return ok, {"ok": ok, "database": "ok" if ok else "unreachable", "last_check_at": last_check}
+        lease = current_lease(ctx.engine)
+        if lease is not None and not lease.live(repo.utcnow()):
+            lease = None  # run out: nobody leads until a process takes it
+    return ok, {"ok": ok, "database": "ok" if ok else "unreachable", "last_check_at": last_check,
+                "leader": bool(ctx.leadership and ctx.leadership.is_leader()),
+                "lease_holder": lease.holder if lease else None,
+                "lease_expires_at": lease.expires_at.isoformat() if lease else None}
 
 
 MAX_PUSH_BYTES = 64 * 1024 * 1024  # 200 000 items of JSON fit with room to spare
