@@ -190,6 +190,10 @@ def check_lock(engine: Engine, wait_seconds: float) -> Iterator[None]:
     deadline = time.monotonic() + wait_seconds
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
+            # The lock lives as long as this session: if our host vanishes from the network, the server
+            # notices within about a minute (not the system default of hours) and frees it.
+            for setting in ("tcp_keepalives_idle = 30", "tcp_keepalives_interval = 10", "tcp_keepalives_count = 3"):
+                conn.execute(text(f"SET {setting}"))
             key = text("SELECT pg_try_advisory_lock(:c, hashtext(coalesce(current_schema(), '')))")
             while not conn.execute(key, {"c": _ADVISORY_CLASS}).scalar():
                 conn.commit()
