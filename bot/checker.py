@@ -28,6 +28,7 @@ from bot.alert_views import alert_view, digest_alerts
 from bot.config import Settings
 from bot.core.text import clean_text
 from bot.core.tiers import PostedAlert, Reading, Tier, level_for, plan_episode
+from bot.leader import check_lock
 from bot.notifier import Notifier
 from bot.sender import Sender, channel_retry_delay  # noqa: F401  (channel_retry_delay: re-exported)
 from bot.stock_charts import ChartPoster
@@ -132,7 +133,8 @@ class Checker(SourceSync):
     def run_check(self, skus: Optional[Sequence[str]] = None, now: Optional[datetime] = None) -> CheckReport:
         """A full check (skus=None: read sources, evaluate every SKU) or an immediate one."""
         report = CheckReport()
-        with self._lock:
+        # One check at a time in this process, and across processes on one database.
+        with self._lock, check_lock(self.engine, wait_seconds=self.settings.check_interval_seconds):
             now = now or repo.utcnow()
             if skus is None:
                 report.source_errors = self.sync_sources(now)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import threading
 import time
 from datetime import datetime, timedelta
@@ -32,6 +31,7 @@ from sqlmodel import Session, col, select
 from bot import digests, messages, notices, outbox
 from bot.alert_views import alert_view, digest_view
 from bot.config import Settings
+from bot.leader import HOST, process_gone
 from bot.notifier import Notifier, NotifyError, outbox_metadata
 from storage import repo
 from storage.db import session as open_session
@@ -46,7 +46,6 @@ CHANNEL_RETRY_MAX = timedelta(hours=6)
 BATCH = 500  # pending entries read per pass
 # A call another, still running, process made may yet be answered: it is in doubt only after this.
 IN_FLIGHT_GRACE = timedelta(minutes=2)
-HOST = socket.gethostname()[:60]
 IDLE_WAIT = 1.0  # seconds between looks at the outbox when nothing is due (other processes write to it too)
 # Slack answered, and no retry can change the answer: the entry ends with the error noted.
 FINAL_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed", "thread_not_found",
@@ -256,18 +255,8 @@ class Sender:
         """Was the earlier call on this entry cut off (its answer will never come)? Yes when this
         process made it (it timed out), when the process that made it is gone (same host), or
         after IN_FLIGHT_GRACE."""
-        if entry.claimed_by == self.me or now - entry.in_flight_at > IN_FLIGHT_GRACE:
-            return True
-        host, _, pid = (entry.claimed_by or "").rpartition(":")
-        if host != HOST or not pid.isdigit():
-            return False
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except OSError:  # it exists but is not ours to signal
-            return False
-        return False
+        return entry.claimed_by == self.me or now - entry.in_flight_at > IN_FLIGHT_GRACE or \
+            process_gone(entry.claimed_by)
 
     def _look_for_earlier_post(self, session: Session, entry: OutboxEntry):
         thread = self._thread_ts(session, entry) if entry.kind in (outbox.REPLY, outbox.DIGEST_LIST) else None

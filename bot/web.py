@@ -16,6 +16,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import outbox, slack_guard
 from bot.checker import LAST_CHECK_KEY
 from bot.context import AppContext
+from bot.leader import current_lease
 from bot.sources.push import PushError, parse_sales_push, parse_stock_push
 from bot.sources.registry import PUSH_SOURCE
 from storage import repo
@@ -43,6 +44,12 @@ def health(ctx: AppContext) -> tuple[bool, dict]:
         with open_session(ctx.engine) as session:
             payload["last_check_at"] = repo.get_meta(session, LAST_CHECK_KEY)
             backlog, oldest = outbox.backlog(session)
+        lease = current_lease(ctx.engine)
+        if lease is not None and not lease.live(repo.utcnow()):
+            lease = None  # run out: nobody leads until a process takes it
+        payload.update({"leader": bool(ctx.leadership and ctx.leadership.is_leader()),
+                        "lease_holder": lease.holder if lease else None,
+                        "lease_expires_at": lease.expires_at.isoformat() if lease else None})
         age = (repo.utcnow() - oldest).total_seconds() if oldest is not None else 0.0
         payload["outbox"] = {"backlog": backlog, "oldest_age_seconds": round(age, 1)}
         if age > OUTBOX_MAX_AGE.total_seconds():

@@ -261,6 +261,15 @@ class Meta(SQLModel, table=True):
     value: str = Field(max_length=255)
 
 
+class Lease(SQLModel, table=True):
+    """Who leads the scheduled work when several processes share the database (bot/leader.py)."""
+
+    name: str = Field(primary_key=True, max_length=64)  # "scheduler"
+    holder: str = Field(max_length=255)  # host:pid:random of the leading process
+    expires_at: datetime  # the holder renews well before; after it, any process may take over
+    acquired_at: datetime  # when the holder took the lease (kept while it renews)
+
+
 class SkuPlan(SQLModel, table=True):
     """How a SKU's levels are planned: auto mode, lead time, pack sizes, and the last forecast.
 

@@ -351,11 +351,20 @@ def test_healthz_reports_database_and_last_check(bot):
     from tests.conftest import http
 
     before = http("GET", bot.url + "/healthz").json()
-    assert before == {"ok": True, "database": "ok", "last_check_at": None,
-                      "outbox": {"backlog": 0, "oldest_age_seconds": 0.0}}
+    assert before == {"ok": True, "database": "ok", "last_check_at": None, "leader": False, "lease_holder": None,
+                      "lease_expires_at": None, "outbox": {"backlog": 0, "oldest_age_seconds": 0.0}}
     bot.checker.run_check()
     after = http("GET", bot.url + "/healthz")
     assert after.status == 200 and after.json()["last_check_at"] is not None
+    # with a scheduler (bot.leader), it says whether this process leads and who holds the lease
+    from bot.leader import Leadership
+
+    bot.ctx.leadership = Leadership(bot.ctx.engine, holder_id="web-1:77:abc")
+    assert bot.ctx.leadership.try_acquire_or_renew()
+    led = http("GET", bot.url + "/healthz").json()
+    assert (led["leader"], led["lease_holder"]) == (True, "web-1:77:abc") and led["lease_expires_at"]
+    bot.ctx.leadership.release()
+    assert http("GET", bot.url + "/healthz").json()["leader"] is False
 
 
 def _alerts(bot, sku):
