@@ -122,12 +122,13 @@ class Checker:
     def _process_batch(self, batch: list[repo.Candidate], now: datetime, remind_after: timedelta,
                        report: CheckReport) -> None:
         with open_session(self.engine) as session:
-            alerts = repo.alerts_for_episodes(session, [c.episode_id for c in batch if c.episode_id])
-            reorders = repo.open_reorders(session, [c.sku for c in batch])
+            # Plain rows (repo.AlertState, sums): a steady check reads these for every open episode.
+            alerts = repo.alert_states(session, [c.episode_id for c in batch if c.episode_id])
+            reordered = repo.open_reorder_quantities(session, [c.sku for c in batch])
             written_at = repo.source_written_at(session)
         for candidate in batch:
             report.evaluated += 1
-            on_order = sum(r.quantity for r in reorders[candidate.sku]) + candidate.source_on_order
+            on_order = reordered.get(candidate.sku, 0) + candidate.source_on_order
             posted_alerts = alerts.get(candidate.episode_id, []) if candidate.episode_id else []
             reading = Reading(candidate.sku, candidate.available, candidate.warning_level,
                               candidate.critical_level, on_order)
@@ -146,7 +147,7 @@ class Checker:
             except Exception:  # one bad SKU must not stop the check for the others
                 log.exception("check failed for SKU %s", candidate.sku)
 
-    def _carry_out(self, plan, candidate: repo.Candidate, on_order: int, posted_alerts: list[Alert],
+    def _carry_out(self, plan, candidate: repo.Candidate, on_order: int, posted_alerts: list[repo.AlertState],
                    now: datetime, report: CheckReport, stale_source: Optional[str]) -> None:
         if plan.close_episode:
             self._recover(candidate, now)
@@ -269,7 +270,7 @@ class Checker:
         except Exception:  # the alert is out; a chart problem must not turn it into a failed post
             log.exception("could not queue the stock chart for %s", alert.sku)
 
-    def _remind(self, alert: Alert, now: datetime) -> None:
+    def _remind(self, alert: repo.AlertState, now: datetime) -> None:
         with open_session(self.engine) as session:
             stored = session.get(Alert, alert.id)
             if stored is None or stored.ts is None or stored.acked_by or stored.channel in self._skip_channels:
