@@ -574,7 +574,8 @@ def candidate_query(lower: Optional[str] = None, upper: Optional[str] = None,
 RANGE_SETTINGS = (("jit", "off"), ("enable_hashjoin", "off"), ("enable_sort", "off"))
 
 
-def _plan_range(conn: Connection, settings=RANGE_SETTINGS) -> None:
+def plan_range(conn: Connection, settings=RANGE_SETTINGS) -> None:
+    """Apply RANGE_SETTINGS to the transaction `conn` is in (Postgres; nothing to do on SQLite)."""
     if conn.dialect.name == "postgresql":
         conn.execute(select(*(func.set_config(name, value, True) for name, value in settings)))
 
@@ -596,7 +597,7 @@ def iter_candidates(engine: Engine, skus: Optional[Sequence[str]] = None,
         wanted = list(dict.fromkeys(skus))
         for start in range(0, len(wanted), batch_size):
             with engine.connect() as conn:
-                _plan_range(conn, RANGE_SETTINGS[:1])  # just jit: an IN list's plan is index lookups
+                plan_range(conn, RANGE_SETTINGS[:1])  # just jit: an IN list's plan is index lookups
                 rows = conn.execute(candidate_query(skus=wanted[start:start + batch_size])).all()
             yield from batches(rows)
         return
@@ -605,8 +606,8 @@ def iter_candidates(engine: Engine, skus: Optional[Sequence[str]] = None,
         boundary = select(Threshold.sku).order_by(Threshold.sku).offset(span - 1).limit(1)
         if lower is not None:
             boundary = boundary.where(col(Threshold.sku) > lower)
-        with engine.connect() as conn:  # one transaction per range: _plan_range's settings end with it
-            _plan_range(conn)
+        with engine.connect() as conn:  # one transaction per range: plan_range's settings end with it
+            plan_range(conn)
             upper = conn.execute(boundary).scalar()  # None: this is the last range
             rows = conn.execute(candidate_query(lower, upper)).all()
         yield from batches(rows)
