@@ -75,7 +75,7 @@ class _Recovery:
 class _Decisions:
     posts: list[_Post] = field(default_factory=list)
     opens: list[str] = field(default_factory=list)  # episodes to open without a post (on order covers it)
-    reminders: list[Alert] = field(default_factory=list)
+    reminders: list[repo.AlertState] = field(default_factory=list)
     recoveries: list[_Recovery] = field(default_factory=list)
 
 
@@ -156,12 +156,13 @@ class Checker(SourceSync):
     def _decide_batch(self, batch: list[repo.Candidate], now: datetime, remind_after: timedelta,
                       report: CheckReport, decisions: _Decisions) -> None:
         with open_session(self.engine) as session:
-            alerts = repo.alerts_for_episodes(session, [c.episode_id for c in batch if c.episode_id])
-            reorders = repo.open_reorders(session, [c.sku for c in batch])
+            # Plain rows (repo.AlertState, sums): a steady check reads these for every open episode.
+            alerts = repo.alert_states(session, [c.episode_id for c in batch if c.episode_id])
+            reordered = repo.open_reorder_quantities(session, [c.sku for c in batch])
             written_at = repo.source_written_at(session)
         for candidate in batch:
             report.evaluated += 1
-            on_order = sum(r.quantity for r in reorders[candidate.sku]) + candidate.source_on_order
+            on_order = reordered.get(candidate.sku, 0) + candidate.source_on_order
             posted_alerts = alerts.get(candidate.episode_id, []) if candidate.episode_id else []
             reading = Reading(candidate.sku, candidate.available, candidate.warning_level,
                               candidate.critical_level, on_order)
@@ -308,7 +309,7 @@ class Checker(SourceSync):
             session.commit()
         return True
 
-    def _write_reminders(self, alerts: list[Alert], now: datetime) -> int:
+    def _write_reminders(self, alerts: list[repo.AlertState], now: datetime) -> int:
         """A reminder per unacknowledged alert; alerts in one digest share one reminder in its thread."""
         reminded = 0
         own = [a for a in alerts if a.digest_id is None]
@@ -324,7 +325,7 @@ class Checker(SourceSync):
                         self.lang, alert_view(session, self.settings, alert, now)), now)
                     reminded += 1
                 session.commit()
-        by_digest: dict[int, list[Alert]] = defaultdict(list)
+        by_digest: dict[int, list[repo.AlertState]] = defaultdict(list)
         for alert in alerts:
             if alert.digest_id is not None:
                 by_digest[alert.digest_id].append(alert)
