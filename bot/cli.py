@@ -138,6 +138,9 @@ def cmd_check(settings: Settings, dry_run: bool = False, force: bool = False) ->
     except CheckBusy as exc:
         print(f"stockbot check: not checked: {exc}; try again later", file=sys.stderr)
         return 1
+    if not checker.sender.drain(CHART_WAIT_SECONDS):  # Slack is slow or refusing: the next run sends the rest
+        print(f"some Slack messages were not delivered within {CHART_WAIT_SECONDS} s; they wait in the outbox "
+              f"for the next run", file=sys.stderr)
     if checker.charts is not None and not checker.charts.wait_idle(CHART_WAIT_SECONDS):  # the process ends next
         print(f"some stock charts were not posted within {CHART_WAIT_SECONDS} s", file=sys.stderr)
     print(f"checked: {report.evaluated} SKUs at or below their levels; posted {len(report.posted)} alerts"
