@@ -18,15 +18,16 @@ from sqlmodel import Session
 
 from bot import messages, notices, planning
 from bot.config import Settings
+from bot.core.quiet import in_quiet_hours, snooze_until
 from bot.core.text import clean_optional, clean_text
-from bot.core.tiers import PostedAlert, Reading, Tier, is_late, plan_episode
+from bot.core.tiers import PostedAlert, Reading, Snooze, Tier, is_late, plan_episode
 from bot.notifier import Notifier, NotifyError
 from bot.sources import Reason, SalesRow, SourceError, StockRow, reason_of
 from bot.sources.registry import PUSH_SOURCE, Source, plan_sources
 from bot.stock_charts import ChartPoster
 from storage import repo
 from storage.db import session as open_session
-from storage.models import Alert, ChannelProblem, Episode, Reorder
+from storage.models import Alert, ChannelProblem, Episode, Reorder, SkuSnooze
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,16 @@ CHANNEL_RETRY_MAX = timedelta(hours=6)
 def channel_retry_delay(failures: int, check_interval: timedelta) -> timedelta:
     """After the first refusal the next check tries again; then 1, 3, 7 … check intervals, at most 6 hours."""
     return min(check_interval * (2 ** (max(failures, 1) - 1) - 1), CHANNEL_RETRY_MAX)
+
+
+def _snooze(row: Optional[SkuSnooze]) -> Optional[Snooze]:
+    return Snooze(Tier(row.tier), row.until) if row is not None else None
+
+
+def _snooze_view(row: Optional[SkuSnooze], now: datetime) -> Optional[messages.SnoozeView]:
+    if row is None or not _snooze(row).active(now):
+        return None
+    return messages.SnoozeView(row.snoozed_by, row.until)
 
 
 @dataclass
@@ -125,6 +136,8 @@ class Checker:
             alerts = repo.alerts_for_episodes(session, [c.episode_id for c in batch if c.episode_id])
             reorders = repo.open_reorders(session, [c.sku for c in batch])
             written_at = repo.source_written_at(session)
+            snoozes = repo.snoozes_for(session, [c.sku for c in batch])
+        quiet = in_quiet_hours(now, self.settings.quiet_hours, self.settings.tzinfo)
         for candidate in batch:
             report.evaluated += 1
             on_order = sum(r.quantity for r in reorders[candidate.sku]) + candidate.source_on_order
@@ -135,7 +148,7 @@ class Checker:
                 reading, candidate.episode_id is not None,
                 [PostedAlert(a.id, Tier(a.tier), a.posted_at, a.acked_by is not None, a.last_reminded_at)
                  for a in posted_alerts],
-                now, remind_after)
+                now, remind_after, _snooze(snoozes.get(candidate.sku)), quiet)
             if plan.is_noop:
                 continue
             # Missing from its source's latest successful read: the numbers are last known values.
@@ -148,6 +161,8 @@ class Checker:
 
     def _carry_out(self, plan, candidate: repo.Candidate, on_order: int, posted_alerts: list[Alert],
                    now: datetime, report: CheckReport, stale_source: Optional[str]) -> None:
+        if plan.end_snooze:
+            self._end_snooze(candidate.sku, plan.post_tier, posted_alerts, now)
         if plan.close_episode:
             self._recover(candidate, now)
             report.recovered += 1
@@ -162,6 +177,18 @@ class Checker:
             alert = next(a for a in posted_alerts if a.id == plan.remind_alert_id)
             self._remind(alert, now)
             report.reminded += 1
+
+    def _end_snooze(self, sku: str, post_tier: Optional[Tier], posted_alerts: list[Alert], now: datetime) -> None:
+        """A worse tier (or time) ended the snooze: drop it, and its line from the open alerts.
+        A snooze stored since the check read it (someone chose again) is left alone."""
+        with open_session(self.engine) as session:
+            stored = session.get(SkuSnooze, sku)
+            if stored is None or (_snooze(stored).active(now) and (post_tier or Tier.OK) <= stored.tier):
+                return
+            if not repo.end_snooze(session, sku, stored.snoozed_at):
+                return
+            for alert in posted_alerts:
+                self._update_message(session, alert, now)
 
     def _open_episode(self, sku: str, now: datetime) -> Optional[int]:
         with open_session(self.engine) as session:
@@ -335,6 +362,7 @@ class Checker:
             recovered_available=episode.recovered_available if recovered else None,
             recovered_at=episode.closed_at if recovered else None,
             oversold=alert.oversold or 0,
+            snooze=_snooze_view(session.get(SkuSnooze, alert.sku), now) if not recovered else None,
         )
 
     def _update_message(self, session: Session, alert: Alert, now: datetime) -> None:
@@ -359,6 +387,27 @@ class Checker:
                 session.commit()
             self._update_message(session, alert, now)
             return alert
+
+    def snooze(self, alert_id: int, user: str, choice: str,
+               now: Optional[datetime] = None) -> tuple[Optional[Alert], Optional[SkuSnooze]]:
+        """Snooze the alert's SKU (`choice`: bot.core.quiet.SNOOZE_CHOICES; replaces an earlier
+        snooze) and show it on the episode's alerts. The snooze's tier is the worst one posted.
+
+        Returns (alert, snooze); (None, None): no such alert; (alert, None): its episode is over
+        (recovered), so there is nothing to snooze and nothing changed.
+        """
+        now = now or repo.utcnow()
+        with open_session(self.engine) as session:
+            alert = session.get(Alert, alert_id)
+            episode = session.get(Episode, alert.episode_id) if alert is not None else None
+            if episode is None or episode.open_sku is None:
+                return alert, None
+            alerts = repo.alerts_for_episodes(session, [episode.id])[episode.id]
+            stored = repo.save_snooze(session, alert.sku, max(a.tier for a in alerts), snooze_until(choice, now),
+                                      user, now)
+            for other in alerts:
+                self._update_message(session, other, now)
+            return alert, stored
 
     def record_reorder(self, sku: str, quantity: int, eta, note: Optional[str], user: str,
                        now: Optional[datetime] = None) -> Reorder:

@@ -459,6 +459,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.not_stock_editor": "Sorry, only stock editors can change stock counts or import files here. "
                                   "Ask one of: {editors}.",
         "reply.unknown_button": "Stockbot does not know that button (perhaps from an older version). Nothing was changed.",
+        # issue 12: snooze and quiet hours
+        "snooze.placeholder": "💤 Snooze",
+        "snooze.option.1d": "1 day",
+        "snooze.option.1w": "1 week",
+        "snooze.option.worse": "Until it gets worse",
+        "snooze.until": "until {when}",
+        "snooze.until_worse": "until it gets worse",
+        "snooze.line": "💤 Snoozed by {user} {until}: no reminders or WARNING alerts. "
+                       "CRITICAL and OUT OF STOCK still alert.",
+        "reply.snoozed": "💤 *{sku}* snoozed {until}: no reminders or WARNING alerts. "
+                         "CRITICAL and OUT OF STOCK still alert.",
+        "reply.snooze_bad": "I don't know that snooze choice (perhaps from an older version). Nothing was changed.",
+        "reply.snooze_recovered": "*{sku}* has recovered: there is nothing to snooze. Nothing was changed.",
     },
     "zh": {
         "tier.WARNING": "库存预警",
@@ -882,6 +895,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.stock_oversold": "⛔ 超卖 {oversold}：已售出数量超过库存。",
         "reply.not_stock_editor": "抱歉，只有库存编辑人员可以修改库存或导入文件。请联系：{editors}。",
         "reply.unknown_button": "Stockbot 不认识这个按钮（可能来自旧版本），未做任何修改。",
+        # issue 12: snooze and quiet hours
+        "snooze.placeholder": "💤 暂停提醒",
+        "snooze.option.1d": "1 天",
+        "snooze.option.1w": "1 周",
+        "snooze.option.worse": "直到情况恶化",
+        "snooze.until": "至 {when}",
+        "snooze.until_worse": "直到情况恶化",
+        "snooze.line": "💤 {user} 已暂停提醒，{until}：不发提醒和库存预警；库存告急和已断货仍会通知。",
+        "reply.snoozed": "💤 *{sku}* 已暂停提醒，{until}：不发提醒和库存预警；库存告急和已断货仍会通知。",
+        "reply.snooze_bad": "无法识别该暂停选项（可能来自旧版本），未做任何修改。",
+        "reply.snooze_recovered": "*{sku}* 已恢复，无需暂停。未做任何修改。",
     },
 }
 

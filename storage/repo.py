@@ -27,6 +27,7 @@ from storage.models import (
     Reorder,
     SalesDay,
     SkuPlan,
+    SkuSnooze,
     SourceState,
     Stock,
     StockDay,
@@ -404,6 +405,39 @@ def alerts_for_episodes(session: Session, episode_ids: Iterable[int]) -> dict[in
         for alert in session.exec(select(Alert).where(col(Alert.episode_id).in_(ids)).order_by(Alert.id)):
             result[alert.episode_id].append(alert)
     return result
+
+
+def snoozes_for(session: Session, skus: Sequence[str]) -> dict[str, SkuSnooze]:
+    """The snoozes of these SKUs (expired ones too: the caller decides), one query per 500 SKUs."""
+    return _rows_by_sku(session, SkuSnooze, skus)
+
+
+def active_snooze(session: Session, sku: str, now: datetime) -> Optional[SkuSnooze]:
+    snooze = session.get(SkuSnooze, sku)
+    return snooze if snooze is not None and (snooze.until is None or now < snooze.until) else None
+
+
+def save_snooze(session: Session, sku: str, tier: int, until: Optional[datetime], user: str,
+                now: datetime) -> SkuSnooze:
+    """Snooze a SKU, replacing its snooze if it has one; commits."""
+    for _ in range(2):
+        snooze = session.get(SkuSnooze, sku) or SkuSnooze(sku=sku, tier=tier, snoozed_by=user, snoozed_at=now)
+        snooze.tier, snooze.until, snooze.snoozed_by, snooze.snoozed_at = tier, until, user, now
+        session.add(snooze)
+        try:
+            session.commit()
+            return snooze
+        except IntegrityError:  # snoozed at the same moment by someone else: replace theirs
+            session.rollback()
+    raise RuntimeError(f"could not store the snooze of {sku}")
+
+
+def end_snooze(session: Session, sku: str, snoozed_at: datetime) -> bool:
+    """Remove the SKU's snooze if it is still the one the caller saw (not replaced since); commits."""
+    result = session.exec(delete(SkuSnooze).where(col(SkuSnooze.sku) == sku,
+                                                  col(SkuSnooze.snoozed_at) == snoozed_at))
+    session.commit()
+    return bool(result.rowcount)
 
 
 def open_reorders(session: Session, skus: Iterable[str]) -> dict[str, list[Reorder]]:
