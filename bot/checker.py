@@ -137,7 +137,7 @@ class Checker:
             reorders = repo.open_reorders(session, [c.sku for c in batch])
             written_at = repo.source_written_at(session)
             snoozes = repo.snoozes_for(session, [c.sku for c in batch])
-        quiet = in_quiet_hours(now, self.settings.quiet_hours, self.settings.tzinfo)
+        quiet = in_quiet_hours(now, self.settings.quiet_hours, self.settings.zone)
         for candidate in batch:
             report.evaluated += 1
             on_order = sum(r.quantity for r in reorders[candidate.sku]) + candidate.source_on_order

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timezone as dt_timezone
+from datetime import tzinfo
 from typing import Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,11 +56,11 @@ class Settings:
     # QUIET_HOURS (e.g. 22-08), read on the wall clock of `timezone` (TZ): WARNING alerts and
     # reminders wait until they end. None: off.
     quiet_hours: Optional[QuietHours] = None
-    timezone: str = "UTC"
+    timezone: str = ""  # an IANA name; empty: UTC
 
     @property
-    def tzinfo(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+    def zone(self) -> tzinfo:
+        return ZoneInfo(self.timezone) if self.timezone else dt_timezone.utc
 
     @property
     def ops_channel_or_alerts(self) -> str:
@@ -134,9 +136,9 @@ def _quiet_hours(env: Mapping[str, str]) -> tuple[Optional[QuietHours], str]:
         quiet = parse_quiet_hours(env.get("QUIET_HOURS", ""))
     except ValueError as exc:
         raise ConfigError(f"QUIET_HOURS is not a time window ({exc})") from None
-    name = env.get("TZ", "").strip().lstrip(":") or "UTC"
-    if quiet is None:
-        return None, "UTC"
+    name = env.get("TZ", "").strip().lstrip(":")
+    if quiet is None or not name:
+        return quiet, ""
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "America"
