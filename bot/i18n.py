@@ -472,6 +472,8 @@ STRINGS: dict[str, dict[str, str]] = {
                          "CRITICAL and OUT OF STOCK still alert.",
         "reply.snooze_bad": "I don't know that snooze choice (perhaps from an older version). Nothing was changed.",
         "reply.snooze_recovered": "*{sku}* has recovered: there is nothing to snooze. Nothing was changed.",
+        "reply.stock_state_below_waiting": "State: below the warning level; its WARNING alert waits "
+                                           "(snoozed, or quiet hours).",
     },
     "zh": {
         "tier.WARNING": "库存预警",
@@ -906,6 +908,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply.snoozed": "💤 *{sku}* 已暂停提醒，{until}：不发提醒和库存预警；库存告急和已断货仍会通知。",
         "reply.snooze_bad": "无法识别该暂停选项（可能来自旧版本），未做任何修改。",
         "reply.snooze_recovered": "*{sku}* 已恢复，无需暂停。未做任何修改。",
+        "reply.stock_state_below_waiting": "状态：低于预警线；库存预警暂缓发送（已暂停提醒或处于免打扰时段）。",
     },
 }
 

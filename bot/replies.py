@@ -186,7 +186,11 @@ def stock_shown(lang: str, sku: str, rows: Sequence[Stock], threshold: Optional[
         state = t(lang, "reply.stock_state_alert", tier=tier_label(lang, open_tier), when=slack_time(opened_at),
                   acked=acked)
     elif threshold and available <= threshold.warning_level:
-        state = t(lang, "reply.stock_state_below_covered", on_order=qty(on_order))
+        inbound = on_order + sum(row.on_order or 0 for row in rows)
+        if available + inbound > threshold.warning_level:
+            state = t(lang, "reply.stock_state_below_covered", on_order=qty(on_order))
+        else:  # no alert yet: its WARNING is held by a snooze or the quiet hours
+            state = t(lang, "reply.stock_state_below_waiting")
     else:
         state = t(lang, "reply.stock_state_ok")
     text = t(lang, "reply.stock_show", sku=sku, name=Mrkdwn(f" ({outside(name, 300)})") if name else "",

@@ -75,6 +75,8 @@ def test_snooze_a_day_holds_the_warning_repeat_and_a_critical_still_posts(warned
     assert bot.checker.run_check(now=now + timedelta(hours=2)).posted == []
     assert bot.checker.run_check(now=now + timedelta(hours=3)).posted == []
     assert len(top_posts(slack)) == 1
+    shown = bot.ask("/stock", "SKU123")
+    assert "its WARNING alert waits" in shown and "Snoozed by <@U0BUYER> until <!date^" in shown
 
     write_stock(stock_file, {"SKU123": 400})  # worse than snoozed: posts, and the snooze is over
     assert bot.checker.run_check(now=now + timedelta(hours=4)).posted == ["SKU123:CRITICAL"]
