@@ -165,7 +165,10 @@ def measure(db_path: str, api_url: str, repeats: int) -> dict:
 
     engine = make_engine(f"sqlite:///{db_path}")
     # stock_source="": the data is already loaded; the check must not read a source.
-    settings = Settings(database_url=f"sqlite:///{db_path}", alert_channel=ALERT_CHANNEL, stock_source="")
+    # One message per alert, sent as fast as the loopback answers: this bench measures the check and the
+    # per-alert path at scale; digests and pacing have their own (bench/delivery_bench.py).
+    settings = Settings(database_url=f"sqlite:///{db_path}", alert_channel=ALERT_CHANNEL, stock_source="",
+                        digest_after=10 ** 9, channel_pace_seconds=0.0)
     checker = Checker(engine, settings, SlackNotifier(make_web_client(BOT_TOKEN, api_url)))
     raw_sql = repo.raw_below_threshold_query()
 

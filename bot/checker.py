@@ -1,13 +1,20 @@
-"""The imperative shell around the tier rules: read stock, evaluate, talk to Slack.
+"""The check: read stock, decide each SKU's alert lifecycle, and write what Slack must be told.
 
-`Checker` owns every action that changes an alert message, so the scheduled check, the
-slash commands and the buttons all render alerts the same way.
+Deciding is the pure `plan_episode` (bot.core.tiers); this shell carries the plans out as
+database changes, each in one transaction with the outbox entries it causes (bot.outbox).
+Nothing here calls Slack: the sender (bot.sender) delivers the outbox after the check, outside
+the check's lock, so a slow Slack never holds up a check, a push or a command.
+
+The check collects every SKU's decision first and writes at the end, grouped: when more than
+DIGEST_AFTER SKUs enter one tier for one channel, they become one digest message; when more
+than DIGEST_AFTER recover in one channel, one summary says so.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Optional, Sequence
@@ -16,52 +23,69 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import messages, notices, planning
+from bot import digests, messages, outbox, planning
+from bot.alert_views import alert_view, digest_alerts
 from bot.config import Settings
 from bot.core.quiet import in_quiet_hours, snooze_until
-from bot.core.text import clean_optional, clean_text
-from bot.core.tiers import PostedAlert, Reading, Snooze, Tier, is_late, plan_episode
-from bot.notifier import Notifier, NotifyError
-from bot.sources import Reason, SalesRow, SourceError, StockRow, reason_of
-from bot.sources.registry import PUSH_SOURCE, Source, plan_sources
+from bot.core.text import clean_text
+from bot.core.tiers import PostedAlert, Reading, Snooze, Tier, level_for, plan_episode
+from bot.leader import check_lock
+from bot.notifier import Notifier
+from bot.sender import Sender, channel_retry_delay  # noqa: F401  (channel_retry_delay: re-exported)
 from bot.stock_charts import ChartPoster
+from bot.sync import STOCK_WRITE_BATCH, SourceSync  # noqa: F401
 from storage import repo
 from storage.db import session as open_session
-from storage.models import Alert, ChannelProblem, Episode, Reorder, SkuSnooze
+from storage.models import Alert, Digest, Episode, Reorder, SkuSnooze
 
 log = logging.getLogger(__name__)
 
-STOCK_WRITE_BATCH = 5000
 LAST_CHECK_KEY = "last_check_at"
 STOCK_HISTORY_KEEP_DAYS = 120  # the chart draws 60 days; twice that leaves room, and the table stays small
-CHANNEL_RETRY_MAX = timedelta(hours=6)
+OUTBOX_KEEP_DAYS = 7  # delivered entries are kept a week for looking into what was sent, then pruned
+COVER_PACE_DAYS = 28  # a digest orders SKUs by days of cover at the last four weeks' pace
+WRITE_CHUNK = 1000  # decisions written per transaction where each stands alone (openings, reminders)
 
 
-def channel_retry_delay(failures: int, check_interval: timedelta) -> timedelta:
-    """After the first refusal the next check tries again; then 1, 3, 7 … check intervals, at most 6 hours."""
-    return min(check_interval * (2 ** (max(failures, 1) - 1) - 1), CHANNEL_RETRY_MAX)
+@dataclass
+class CheckReport:
+    evaluated: int = 0
+    posted: list[str] = field(default_factory=list)  # "SKU:TIER" (alerts and digest members)
+    digests: int = 0
+    reminded: int = 0
+    recovered: int = 0
+    source_errors: list[str] = field(default_factory=list)  # "source: what went wrong"
+
+
+@dataclass
+class _Post:
+    candidate: repo.Candidate
+    tier: Tier
+    on_order: int
+    stale_source: Optional[str]
+    channel: str
+
+
+@dataclass
+class _Recovery:
+    candidate: repo.Candidate
+    channel: Optional[str]  # where its alerts are; None: nothing was posted for the episode
+
+
+@dataclass
+class _Decisions:
+    posts: list[_Post] = field(default_factory=list)
+    opens: list[str] = field(default_factory=list)  # episodes to open without a post (on order covers it)
+    reminders: list[repo.AlertState] = field(default_factory=list)
+    recoveries: list[_Recovery] = field(default_factory=list)
+    snooze_ends: list[tuple[str, Optional[Tier]]] = field(default_factory=list)  # (SKU, the tier it posts)
 
 
 def _snooze(row: Optional[SkuSnooze]) -> Optional[Snooze]:
     return Snooze(Tier(row.tier), row.until) if row is not None else None
 
 
-def _snooze_view(row: Optional[SkuSnooze], now: datetime) -> Optional[messages.SnoozeView]:
-    if row is None or not _snooze(row).active(now):
-        return None
-    return messages.SnoozeView(row.snoozed_by, row.until)
-
-
-@dataclass
-class CheckReport:
-    evaluated: int = 0
-    posted: list[str] = field(default_factory=list)  # "SKU:TIER"
-    reminded: int = 0
-    recovered: int = 0
-    source_errors: list[str] = field(default_factory=list)  # "source: what went wrong"
-
-
-class Checker:
+class Checker(SourceSync):
     def __init__(self, engine: Engine, settings: Settings, notifier: Notifier, charts: bool = True) -> None:
         self.engine = engine
         self.settings = settings
@@ -69,18 +93,23 @@ class Checker:
         self.lang = settings.language
         # Stock charts in new alerts' threads (and for /stock SKU chart); None: alerts only.
         self.charts: Optional[ChartPoster] = ChartPoster(engine, settings, notifier) if charts else None
-        # One check at a time per process; across processes the unique constraints on
-        # episodes and alerts make a second poster back off.
+        self.sender = Sender(engine, settings, notifier, self.charts)
+        # One check at a time per process (replicas: the lease, bot.leader). Only decisions and
+        # database writes happen under it; Slack is called by the sender, outside it.
         self._lock = threading.Lock()
-        # SKUs waiting for an immediate check (pushes, webhooks); one worker drains them, so a
-        # burst of pushes becomes a few checks instead of one thread each.
+        # SKUs waiting for an immediate check (pushes, webhooks, commands); one worker drains them,
+        # so a burst becomes a few checks instead of one thread each.
         self._soon: set[str] = set()
         self._soon_changed = threading.Condition()
         self._soon_worker: Optional[threading.Thread] = None
-        # Channels Slack refuses: the stored problems as of this check's start, and the channels
-        # not to try again in this check (refused earlier in it, or waiting for their backoff).
-        self._channel_problems: dict[str, ChannelProblem] = {}
-        self._skip_channels: set[str] = set()
+
+    def deliver(self) -> None:
+        """Get what was just written to the outbox on its way: wake the sender thread, or, where
+        none runs (`stockbot check`, the demo, a test), deliver it here and now."""
+        if self.sender.running:
+            self.sender.kick()
+        else:
+            self.sender.drain()
 
     def check_soon(self, skus: Iterable[str]) -> None:
         """Check these SKUs as soon as possible, without making the caller wait."""
@@ -110,37 +139,38 @@ class Checker:
     def run_check(self, skus: Optional[Sequence[str]] = None, now: Optional[datetime] = None) -> CheckReport:
         """A full check (skus=None: read sources, evaluate every SKU) or an immediate one."""
         report = CheckReport()
-        with self._lock:
+        # One check at a time in this process, and across processes on one database.
+        with self._lock, check_lock(self.engine, wait_seconds=self.settings.check_interval_seconds):
             now = now or repo.utcnow()
-            with open_session(self.engine) as session:
-                self._channel_problems = repo.channel_problems(session)
-            self._skip_channels = {channel for channel, problem in self._channel_problems.items()
-                                   if now < problem.next_try_at}
             if skus is None:
                 report.source_errors = self.sync_sources(now)
             remind_after = timedelta(hours=self.settings.remind_after_hours)
+            decisions = _Decisions()
             for batch in repo.iter_candidates(self.engine, skus):
-                self._process_batch(batch, now, remind_after, report)
+                self._decide_batch(batch, now, remind_after, report, decisions)
+            self._write(decisions, now, report)
             if skus is None:
                 with open_session(self.engine) as session:
                     repo.set_meta(session, LAST_CHECK_KEY, now.isoformat())
                     session.commit()
+        self.deliver()
         if report.posted or report.recovered or report.reminded:
-            log.info("check: %d SKUs needed a look, posted %s, reminded %d, recovered %d",
-                     report.evaluated, report.posted, report.reminded, report.recovered)
+            log.info("check: %d SKUs needed a look, posted %d alerts (%d digests), reminded %d, recovered %d",
+                     report.evaluated, len(report.posted), report.digests, report.reminded, report.recovered)
         return report
 
-    def _process_batch(self, batch: list[repo.Candidate], now: datetime, remind_after: timedelta,
-                       report: CheckReport) -> None:
+    def _decide_batch(self, batch: list[repo.Candidate], now: datetime, remind_after: timedelta,
+                      report: CheckReport, decisions: _Decisions) -> None:
         with open_session(self.engine) as session:
-            alerts = repo.alerts_for_episodes(session, [c.episode_id for c in batch if c.episode_id])
-            reorders = repo.open_reorders(session, [c.sku for c in batch])
+            # Plain rows (repo.AlertState, sums): a steady check reads these for every open episode.
+            alerts = repo.alert_states(session, [c.episode_id for c in batch if c.episode_id])
+            reordered = repo.open_reorder_quantities(session, [c.sku for c in batch])
             written_at = repo.source_written_at(session)
             snoozes = repo.snoozes_for(session, [c.sku for c in batch])
         quiet = in_quiet_hours(now, self.settings.quiet_hours, self.settings.zone)
         for candidate in batch:
             report.evaluated += 1
-            on_order = sum(r.quantity for r in reorders[candidate.sku]) + candidate.source_on_order
+            on_order = reordered.get(candidate.sku, 0) + candidate.source_on_order
             posted_alerts = alerts.get(candidate.episode_id, []) if candidate.episode_id else []
             reading = Reading(candidate.sku, candidate.available, candidate.warning_level,
                               candidate.critical_level, on_order)
@@ -151,34 +181,59 @@ class Checker:
                 now, remind_after, _snooze(snoozes.get(candidate.sku)), quiet)
             if plan.is_noop:
                 continue
-            # Missing from its source's latest successful read: the numbers are last known values.
-            stale = candidate.source is not None and candidate.read_at < written_at.get(candidate.source, candidate.read_at)
+            if plan.end_snooze:
+                decisions.snooze_ends.append((candidate.sku, plan.post_tier))
+            if plan.close_episode:
+                decisions.recoveries.append(_Recovery(candidate, posted_alerts[0].channel if posted_alerts else None))
+                continue
+            if plan.post_tier is not None:
+                channel = candidate.channel or self.settings.alert_channel
+                if not channel:
+                    log.error("no channel for %s: set ALERT_CHANNEL or a channel on the threshold", candidate.sku)
+                else:
+                    # Missing from its source's latest successful read: the numbers are last known values.
+                    stale = candidate.source is not None and \
+                        candidate.read_at < written_at.get(candidate.source, candidate.read_at)
+                    decisions.posts.append(_Post(candidate, Tier(plan.post_tier), on_order,
+                                                 candidate.source if stale else None, channel))
+            elif plan.open_episode:
+                decisions.opens.append(candidate.sku)
+            if plan.remind_alert_id is not None:
+                decisions.reminders.append(next(a for a in posted_alerts if a.id == plan.remind_alert_id))
+
+    # ---- writing the decisions ---------------------------------------------------------------
+
+    def _write(self, decisions: _Decisions, now: datetime, report: CheckReport) -> None:
+        for sku, post_tier in decisions.snooze_ends:
+            self._end_snooze(sku, post_tier, now)
+        for start in range(0, len(decisions.opens), WRITE_CHUNK):
+            self._open_episodes(decisions.opens[start:start + WRITE_CHUNK], now)
+        groups: dict[tuple[str, Tier], list[_Post]] = defaultdict(list)
+        for post in decisions.posts:
+            groups[(post.channel, post.tier)].append(post)
+        for (channel, tier), posts in groups.items():
+            if len(posts) > self.settings.digest_after:
+                if self._write_digest(channel, tier, posts, now):
+                    report.digests += 1
+                    report.posted.extend(f"{p.candidate.sku}:{tier.word}" for p in posts)
+                continue
+            for post in posts:
+                try:
+                    if self._write_alert(post, now):
+                        report.posted.append(f"{post.candidate.sku}:{tier.word}")
+                except Exception:  # one bad SKU must not stop the check for the others
+                    log.exception("writing the alert for %s failed", post.candidate.sku)
+        report.reminded += self._write_reminders(decisions.reminders, now)
+        by_channel: dict[Optional[str], list[_Recovery]] = defaultdict(list)
+        for recovery in decisions.recoveries:
+            by_channel[recovery.channel].append(recovery)
+        for channel, recoveries in by_channel.items():
             try:
-                self._carry_out(plan, candidate, on_order, posted_alerts, now, report,
-                                candidate.source if stale else None)
-            except Exception:  # one bad SKU must not stop the check for the others
-                log.exception("check failed for SKU %s", candidate.sku)
+                report.recovered += self._write_recoveries(channel, recoveries, now)
+            except Exception:
+                log.exception("writing %d recoveries in %s failed", len(recoveries), channel)
 
-    def _carry_out(self, plan, candidate: repo.Candidate, on_order: int, posted_alerts: list[Alert],
-                   now: datetime, report: CheckReport, stale_source: Optional[str]) -> None:
-        if plan.end_snooze:
-            self._end_snooze(candidate.sku, plan.post_tier, posted_alerts, now)
-        if plan.close_episode:
-            self._recover(candidate, now)
-            report.recovered += 1
-            return
-        episode_id = candidate.episode_id
-        if plan.open_episode:
-            episode_id = self._open_episode(candidate.sku, now)
-        if plan.post_tier is not None and episode_id is not None:
-            if self._post_alert(episode_id, candidate, Tier(plan.post_tier), on_order, now, stale_source):
-                report.posted.append(f"{candidate.sku}:{Tier(plan.post_tier).word}")
-        if plan.remind_alert_id is not None:
-            alert = next(a for a in posted_alerts if a.id == plan.remind_alert_id)
-            self._remind(alert, now)
-            report.reminded += 1
-
-    def _end_snooze(self, sku: str, post_tier: Optional[Tier], posted_alerts: list[Alert], now: datetime) -> None:
+    def _end_snooze(self, sku: str, post_tier: Optional[Tier], now: datetime) -> None:
         """A worse tier (or time) ended the snooze: drop it, and its line from the open alerts.
         A snooze stored since the check read it (someone chose again) is left alone."""
         with open_session(self.engine) as session:
@@ -187,192 +242,173 @@ class Checker:
                 return
             if not repo.end_snooze(session, sku, stored.snoozed_at):
                 return
-            for alert in posted_alerts:
-                self._update_message(session, alert, now)
+            episode = repo.open_episode(session, sku)
+            for alert in repo.alerts_for_episodes(session, [episode.id])[episode.id] if episode else []:
+                outbox.update_alert(session, alert, now)
+            session.commit()
 
-    def _open_episode(self, sku: str, now: datetime) -> Optional[int]:
-        with open_session(self.engine) as session:
-            episode = Episode(sku=sku, open_sku=sku, opened_at=now)
-            session.add(episode)
-            try:
+    def _open_episodes(self, skus: list[str], now: datetime) -> None:
+        try:
+            with open_session(self.engine) as session:
+                session.add_all([Episode(sku=sku, open_sku=sku, opened_at=now) for sku in skus])
                 session.commit()
-                return episode.id
-            except IntegrityError:  # another process opened it first
-                session.rollback()
-                existing = repo.open_episode(session, sku)
-                return existing.id if existing else None
+        except IntegrityError:  # another process opened some of them first: one at a time
+            for sku in skus:
+                with open_session(self.engine) as session:
+                    try:
+                        self._episode_id(session, sku, now)
+                        session.commit()
+                    except IntegrityError:
+                        session.rollback()
 
-    def _channel_for(self, candidate_channel: Optional[str]) -> str:
-        return candidate_channel or self.settings.alert_channel
+    @staticmethod
+    def _episode_id(session: Session, sku: str, now: datetime) -> int:
+        """The SKU's open episode, opened now if there is none (in the caller's transaction; a
+        second writer's episode makes the flush raise IntegrityError, and the caller backs off)."""
+        existing = repo.open_episode(session, sku)
+        if existing is not None:
+            return existing.id
+        episode = Episode(sku=sku, open_sku=sku, opened_at=now)
+        session.add(episode)
+        session.flush()
+        return episode.id
 
-    def _post_alert(self, episode_id: int, candidate: repo.Candidate, tier: Tier, on_order: int,
-                    now: datetime, stale_source: Optional[str] = None) -> bool:
-        channel = self._channel_for(candidate.channel)
-        if not channel:
-            log.error("no channel for %s: set ALERT_CHANNEL or a channel on the threshold", candidate.sku)
-            return False
-        if channel in self._skip_channels:  # refused: tried again after its backoff, never twice a check
-            return False
-        alert = Alert(episode_id=episode_id, sku=candidate.sku, tier=int(tier), channel=channel,
-                      posted_at=now, available=candidate.available, on_order=on_order,
-                      warning_level=candidate.warning_level, critical_level=candidate.critical_level,
-                      read_at=candidate.read_at, name=candidate.name, warehouse=candidate.warehouse,
-                      source_on_order=candidate.source_on_order or None, stale_source=stale_source,
-                      oversold=candidate.oversold or None)
+    def _new_alert(self, session: Session, post: _Post, now: datetime, episode_id: int,
+                   digest_id: Optional[int] = None, cover_days: Optional[float] = None) -> Alert:
+        candidate = post.candidate
+        return Alert(episode_id=episode_id, sku=candidate.sku, tier=int(post.tier), channel=post.channel,
+                     posted_at=now, available=candidate.available, on_order=post.on_order,
+                     warning_level=candidate.warning_level, critical_level=candidate.critical_level,
+                     read_at=candidate.read_at, name=candidate.name, warehouse=candidate.warehouse,
+                     source_on_order=candidate.source_on_order or None, stale_source=post.stale_source,
+                     oversold=candidate.oversold or None, digest_id=digest_id, cover_days=cover_days)
+
+    def _write_alert(self, post: _Post, now: datetime) -> bool:
+        """The alert row (its episode opened if need be) and its post, in one transaction. The
+        unique (episode, tier) makes a second writer back off: an alert is owed once."""
         with open_session(self.engine) as session:
-            # Claim the (episode, tier) slot before posting, so a restart or a second
-            # process can never post the same alert twice.
-            session.add(alert)
             try:
-                session.commit()
+                episode_id = post.candidate.episode_id or self._episode_id(session, post.candidate.sku, now)
+                alert = self._new_alert(session, post, now, episode_id)
+                session.add(alert)
+                session.flush()
             except IntegrityError:
                 session.rollback()
                 return False
-            view = self._alert_view(session, alert, now)
-            payload = messages.alert_message(self.lang, view)
-            try:
-                alert.ts = self.notifier.post(channel, payload["text"], payload["blocks"])
-            except NotifyError as exc:
-                # Release the claim: a later check tries again.
-                log.error("Slack refused the %s alert for %s in %s: %s", tier.word, candidate.sku, channel, exc)
-                session.delete(alert)
-                session.commit()
-                if exc.channel_refused:
-                    self._channel_refused(channel, str(exc), now)
-                return False
-            session.add(alert)
+            outbox.post_alert(session, alert, now)
             session.commit()
-            self._queue_chart(session, alert, view)
-        self._channel_works(channel)
         return True
 
-    def _channel_refused(self, channel: str, error: str, now: datetime) -> None:
-        """Remember the refusal (in the database: a restart must not report it again), back off,
-        and tell OPS_CHANNEL once, in plain words, how to fix it."""
-        self._skip_channels.add(channel)
+    def _write_digest(self, channel: str, tier: Tier, posts: list[_Post], now: datetime) -> bool:
+        """One digest for many SKUs: the digest, every SKU's episode and alert, the message, its
+        full list in the thread and the CSV, all in one transaction."""
         with open_session(self.engine) as session:
-            problem = session.get(ChannelProblem, channel) or ChannelProblem(
-                channel=channel, error=error, first_failed_at=now, next_try_at=now)
-            problem.error, problem.failures = error[:64], problem.failures + 1
-            problem.next_try_at = now + channel_retry_delay(
-                problem.failures, timedelta(seconds=self.settings.check_interval_seconds))
-            session.add(problem)
-            session.commit()
-            self._channel_problems[channel] = problem
-            ops = self.settings.ops_channel_or_alerts
-            if problem.reported_at is not None or not ops or ops == channel:
-                return
+            daily = repo.recent_daily_units(session, [p.candidate.sku for p in posts],
+                                            now.date() - timedelta(days=COVER_PACE_DAYS), COVER_PACE_DAYS)
+            digest = Digest(channel=channel, tier=int(tier), created_at=now, count=len(posts))
+            session.add(digest)
             try:
-                self.notifier.post(ops, notices.channel_refused_text(self.lang, channel, error))
-            except NotifyError as exc:
-                log.error("could not tell %s that %s refuses alerts: %s", ops, channel, exc)
-                return
-            problem.reported_at = now
-            session.add(problem)
+                session.flush()
+                rows = []
+                for post in posts:
+                    candidate = post.candidate
+                    pace = daily.get(candidate.sku, 0.0)
+                    cover = candidate.available / pace if pace > 0 else None
+                    episode_id = candidate.episode_id or self._episode_id(session, candidate.sku, now)
+                    session.add(self._new_alert(session, post, now, episode_id, digest.id, cover))
+                    rows.append(digests.DigestRow(candidate.sku, candidate.name, candidate.available,
+                                                  level_for(tier, candidate.warning_level, candidate.critical_level),
+                                                  cover))
+                session.flush()
+            except IntegrityError:  # another process wrote some of these alerts: the next check decides again
+                session.rollback()
+                log.warning("digest of %d %s alerts for %s collided with another writer; retried next check",
+                            len(posts), tier.word, channel)
+                return False
+            rows.sort(key=digests.urgency)
+            key = outbox.digest_key(digest.id)
+            outbox.add(session, outbox.POST_DIGEST, channel, key, now, digest_id=digest.id)
+            for chunk in digests.digest_list_chunks(self.lang, rows):
+                outbox.add(session, outbox.DIGEST_LIST, channel, key, now, digest_id=digest.id,
+                           payload={"text": chunk})
+            outbox.add(session, outbox.DIGEST_FILE, channel, key, now, digest_id=digest.id)
             session.commit()
+        return True
 
-    def _channel_works(self, channel: str) -> None:
-        if channel not in self._channel_problems:
-            return
+    def _write_reminders(self, alerts: list[repo.AlertState], now: datetime) -> int:
+        """A reminder per unacknowledged alert; alerts in one digest share one reminder in its thread."""
+        reminded = 0
+        own = [a for a in alerts if a.digest_id is None]
+        for start in range(0, len(own), WRITE_CHUNK):
+            with open_session(self.engine) as session:
+                for stale in own[start:start + WRITE_CHUNK]:
+                    alert = session.get(Alert, stale.id)
+                    if alert is None or alert.acked_by:
+                        continue
+                    alert.last_reminded_at = now
+                    session.add(alert)
+                    outbox.reply(session, alert, messages.reminder_text(
+                        self.lang, alert_view(session, self.settings, alert, now)), now)
+                    reminded += 1
+                session.commit()
+        by_digest: dict[int, list[repo.AlertState]] = defaultdict(list)
+        for alert in alerts:
+            if alert.digest_id is not None:
+                by_digest[alert.digest_id].append(alert)
+        for digest_id, members in by_digest.items():
+            with open_session(self.engine) as session:
+                digest = session.get(Digest, digest_id)
+                if digest is None or digest.acked_by:
+                    continue
+                for stale in members:
+                    alert = session.get(Alert, stale.id)
+                    if alert is not None:
+                        alert.last_reminded_at = now
+                        session.add(alert)
+                digest.last_reminded_at = now
+                session.add(digest)
+                outbox.add(session, outbox.REPLY, digest.channel, outbox.digest_key(digest_id), now,
+                           digest_id=digest_id, payload={"text": digests.digest_reminder_text(
+                               self.lang, Tier(digest.tier), len(members), digest.count)})
+                session.commit()
+                reminded += len(members)
+        return reminded
+
+    def _write_recoveries(self, channel: Optional[str], recoveries: list[_Recovery], now: datetime) -> int:
+        """Close the episodes, mark their reorders received, and make their messages look
+        resolved; then a thread reply each, or (more than DIGEST_AFTER) one summary for the channel."""
+        summary = channel is not None and len(recoveries) > self.settings.digest_after
+        closed: list[digests.RecoveredRow] = []
         with open_session(self.engine) as session:
-            problem = repo.clear_channel_problem(session, channel)
+            for start in range(0, len(recoveries), repo.IN_LIST_SIZE):
+                part = recoveries[start:start + repo.IN_LIST_SIZE]
+                alerts = repo.alerts_for_episodes(session, [r.candidate.episode_id for r in part])
+                reorders = repo.open_reorders(session, [r.candidate.sku for r in part])
+                for recovery in part:
+                    candidate = recovery.candidate
+                    episode = session.get(Episode, candidate.episode_id)
+                    if episode is None or episode.open_sku is None:
+                        continue
+                    episode.open_sku, episode.closed_at = None, now
+                    episode.recovered_available = candidate.available
+                    session.add(episode)
+                    for reorder in reorders[candidate.sku]:
+                        reorder.status, reorder.closed_at = "received", now  # stock arrived: no longer on order
+                        session.add(reorder)
+                    shown = alerts[episode.id]
+                    for alert in shown:
+                        outbox.update_alert(session, alert, now)
+                    closed.append(digests.RecoveredRow(candidate.sku, candidate.available, candidate.warning_level))
+                    if shown and not summary:
+                        outbox.reply(session, shown[0], messages.recovery_text(
+                            self.lang, candidate.sku, candidate.available, candidate.warning_level), now)
+                session.flush()
+            if summary and closed:
+                outbox.message(session, channel, digests.recovery_summary_text(self.lang, closed), now)
             session.commit()
-        del self._channel_problems[channel]
-        ops = self.settings.ops_channel_or_alerts
-        if problem is not None and problem.reported_at is not None and ops and ops != channel:
-            try:
-                self.notifier.post(ops, notices.channel_works_again_text(self.lang, channel))
-            except NotifyError as exc:
-                log.error("Slack refused the channel recovery notice: %s", exc)
+        return len(closed)
 
-    def _queue_chart(self, session: Session, alert: Alert, view: messages.AlertView) -> None:
-        """The alert is posted and stored: its chart follows in the thread, drawn in the background."""
-        if self.charts is None:
-            return
-        try:
-            if self.charts.worth_a_try(session, alert, view.outlook.daily if view.outlook else None,
-                                       any(r.eta for r in view.reorders)):
-                self.charts.for_alert(alert.id)
-        except Exception:  # the alert is out; a chart problem must not turn it into a failed post
-            log.exception("could not queue the stock chart for %s", alert.sku)
-
-    def _remind(self, alert: Alert, now: datetime) -> None:
-        with open_session(self.engine) as session:
-            stored = session.get(Alert, alert.id)
-            if stored is None or stored.ts is None or stored.acked_by or stored.channel in self._skip_channels:
-                return
-            view = self._alert_view(session, stored, now)
-            try:
-                self.notifier.post(stored.channel, messages.reminder_text(self.lang, view), thread_ts=stored.ts)
-            except NotifyError as exc:
-                log.error("Slack refused the reminder for %s: %s", stored.sku, exc)
-                if exc.channel_refused:
-                    self._channel_refused(stored.channel, str(exc), now)
-                return
-            stored.last_reminded_at = now
-            session.add(stored)
-            session.commit()
-
-    def _recover(self, candidate: repo.Candidate, now: datetime) -> None:
-        with open_session(self.engine) as session:
-            episode = session.get(Episode, candidate.episode_id)
-            if episode is None or episode.open_sku is None:
-                return
-            episode.open_sku = None
-            episode.closed_at = now
-            episode.recovered_available = candidate.available
-            for reorder in repo.open_reorders(session, [candidate.sku])[candidate.sku]:
-                reorder.status, reorder.closed_at = "received", now  # stock arrived: no longer on order
-                session.add(reorder)
-            session.add(episode)
-            session.commit()
-            alerts = [a for a in repo.alerts_for_episodes(session, [episode.id])[episode.id] if a.ts]
-            for alert in alerts:
-                self._update_message(session, alert, now)
-            if alerts:
-                first = alerts[0]
-                try:
-                    self.notifier.post(first.channel, messages.recovery_text(
-                        self.lang, candidate.sku, candidate.available, candidate.warning_level), thread_ts=first.ts)
-                except NotifyError as exc:
-                    log.error("Slack refused the recovery note for %s: %s", candidate.sku, exc)
-
-    # ---- rendering and message updates -------------------------------------------------------
-
-    def _alert_view(self, session: Session, alert: Alert, now: datetime) -> messages.AlertView:
-        episode = session.get(Episode, alert.episode_id)
-        reorders = repo.reorders_for_episode(session, episode) if episode else []
-        today = now.date()
-        recovered = episode is not None and episode.open_sku is None
-        on_order = (sum(r.quantity for r in reorders if r.status == "open") + (alert.source_on_order or 0)
-                    if not recovered else alert.on_order)
-        outlook = None if recovered else planning.sku_outlook(
-            session, self.settings, alert.sku, alert.available, on_order,
-            [r.eta for r in reorders if r.status == "open"], today)
-        return messages.AlertView(
-            alert_id=alert.id or 0, sku=alert.sku, tier=Tier(alert.tier), available=alert.available,
-            warning_level=alert.warning_level, critical_level=alert.critical_level, read_at=alert.read_at,
-            name=alert.name,
-            on_order=on_order, outlook=outlook,
-            warehouse=alert.warehouse, stale_source=alert.stale_source,
-            acked_by=alert.acked_by, acked_at=alert.acked_at,
-            reorders=tuple(messages.ReorderView(r.quantity, r.eta, r.created_by,
-                                                late=r.status == "open" and is_late(r.eta, today), note=r.note)
-                           for r in reorders),
-            recovered_available=episode.recovered_available if recovered else None,
-            recovered_at=episode.closed_at if recovered else None,
-            oversold=alert.oversold or 0,
-            snooze=_snooze_view(session.get(SkuSnooze, alert.sku), now) if not recovered else None,
-        )
-
-    def _update_message(self, session: Session, alert: Alert, now: datetime) -> None:
-        if not alert.ts:
-            return
-        payload = messages.alert_message(self.lang, self._alert_view(session, alert, now))
-        try:
-            self.notifier.update(alert.channel, alert.ts, payload["text"], payload["blocks"])
-        except NotifyError as exc:
-            log.error("Slack refused to update the alert for %s: %s", alert.sku, exc)
+    # ---- buttons and commands -------------------------------------------------------------------
 
     def acknowledge(self, alert_id: int, user: str, now: Optional[datetime] = None) -> Optional[Alert]:
         """Record who acknowledged (first one wins) and show it on the message. None: no such alert."""
@@ -384,9 +420,32 @@ class Checker:
             if alert.acked_by is None:
                 alert.acked_by, alert.acked_at = user, now
                 session.add(alert)
-                session.commit()
-            self._update_message(session, alert, now)
-            return alert
+            # Shown again even when someone was first: the presser's screen may be out of date.
+            outbox.update_alert(session, alert, now)
+            session.commit()
+        self.deliver()
+        return alert
+
+    def acknowledge_digest(self, digest_id: int, user: str, now: Optional[datetime] = None) -> Optional[int]:
+        """`Acknowledge all`: every SKU in the digest not yet acknowledged. Returns how many (None: no digest)."""
+        now = now or repo.utcnow()
+        with open_session(self.engine) as session:
+            digest = session.get(Digest, digest_id)
+            if digest is None:
+                return None
+            count = 0
+            for alert in digest_alerts(session, digest_id):
+                if alert.acked_by is None:
+                    alert.acked_by, alert.acked_at = user, now
+                    session.add(alert)
+                    count += 1
+            if digest.acked_by is None:
+                digest.acked_by, digest.acked_at = user, now
+                session.add(digest)
+                outbox.update_digest(session, digest_id, digest.channel, now)
+            session.commit()
+        self.deliver()
+        return count
 
     def snooze(self, alert_id: int, user: str, choice: str,
                now: Optional[datetime] = None) -> tuple[Optional[Alert], Optional[SkuSnooze]]:
@@ -406,8 +465,10 @@ class Checker:
             stored = repo.save_snooze(session, alert.sku, max(a.tier for a in alerts), snooze_until(choice, now),
                                       user, now)
             for other in alerts:
-                self._update_message(session, other, now)
-            return alert, stored
+                outbox.update_alert(session, other, now)
+            session.commit()
+        self.deliver()
+        return alert, stored
 
     def record_reorder(self, sku: str, quantity: int, eta, note: Optional[str], user: str,
                        now: Optional[datetime] = None) -> Reorder:
@@ -418,20 +479,17 @@ class Checker:
             note = clean_text(note, keep_newlines=True).strip() or None if note else None
             reorder = Reorder(sku=sku, quantity=quantity, eta=eta, note=note, created_by=user, created_at=now)
             session.add(reorder)
-            session.commit()
             episode = repo.open_episode(session, sku)
             if episode is not None:
-                alerts = [a for a in repo.alerts_for_episodes(session, [episode.id])[episode.id] if a.ts]
+                alerts = repo.alerts_for_episodes(session, [episode.id])[episode.id]
                 for alert in alerts:
-                    self._update_message(session, alert, now)
+                    outbox.update_alert(session, alert, now)
                 if alerts:
                     view = messages.ReorderView(quantity, eta, user, note=note)
-                    try:
-                        self.notifier.post(alerts[0].channel, messages.reorder_reply_text(self.lang, sku, view),
-                                           thread_ts=alerts[0].ts)
-                    except NotifyError as exc:
-                        log.error("Slack refused the reorder note for %s: %s", sku, exc)
-            return reorder
+                    outbox.reply(session, alerts[0], messages.reorder_reply_text(self.lang, sku, view), now)
+            session.commit()
+        self.deliver()
+        return reorder
 
     def cancel_reorders(self, sku: str, now: Optional[datetime] = None) -> int:
         now = now or repo.utcnow()
@@ -440,11 +498,12 @@ class Checker:
             for reorder in open_ones:
                 reorder.status, reorder.closed_at = "cancelled", now
                 session.add(reorder)
-            session.commit()
             episode = repo.open_episode(session, sku)
             if episode is not None and open_ones:
                 for alert in repo.alerts_for_episodes(session, [episode.id])[episode.id]:
-                    self._update_message(session, alert, now)
+                    outbox.update_alert(session, alert, now)
+            session.commit()
+        self.deliver()
         return len(open_ones)
 
     def close_episode_silently(self, sku: str, now: Optional[datetime] = None) -> None:
@@ -457,7 +516,7 @@ class Checker:
                 session.add(episode)
                 session.commit()
 
-    # ---- auto thresholds -----------------------------------------------------------------------
+    # ---- nightly -------------------------------------------------------------------------------
 
     def recompute_auto(self, skus: Optional[Sequence[str]] = None,
                        now: Optional[datetime] = None) -> planning.RecomputeReport:
@@ -472,128 +531,14 @@ class Checker:
         return report
 
     def prune_stock_history(self, now: Optional[datetime] = None) -> int:
-        """Nightly: drop stock history the chart no longer reaches (it draws 60 days)."""
-        before = (now or repo.utcnow()).date() - timedelta(days=STOCK_HISTORY_KEEP_DAYS)
+        """Nightly: drop stock history the chart no longer reaches (it draws 60 days), and outbox
+        entries delivered more than a week ago."""
+        now = now or repo.utcnow()
+        before = now.date() - timedelta(days=STOCK_HISTORY_KEEP_DAYS)
         with self.engine.begin() as conn:
             removed = repo.prune_stock_history(conn, before)
-        if removed:
-            log.info("stock history: %d rows older than %s removed", removed, before)
+            sent = repo.prune_outbox(conn, now - timedelta(days=OUTBOX_KEEP_DAYS))
+        if removed or sent:
+            log.info("stock history: %d rows older than %s removed; outbox: %d delivered entries removed",
+                     removed, before, sent)
         return removed
-
-    # ---- sources -----------------------------------------------------------------------------
-
-    def sync_sources(self, now: datetime) -> list[str]:
-        """Read every configured stock source into the database. Returns the errors.
-
-        Each source is all or nothing: its rows are written in one transaction, and a read
-        that fails (or is empty) writes nothing, so a broken sync never lowers stored stock
-        or raises an alert. SKUs a successful read leaves out keep their last value (and
-        show its time). A failure is posted once, the recovery once.
-        """
-        plan = plan_sources(self.settings, self.engine)
-        errors = []
-        for name, problem in plan.errors:
-            self._source_failed(name, problem, now)
-            errors.append(f"{name}: {problem}")
-        for source in plan.sources:
-            error = self.sync_source(source, now)
-            if error:
-                errors.append(f"{source.name}: {error}")
-        return errors
-
-    def sync_source(self, source: Source, now: datetime) -> Optional[str]:
-        try:
-            fingerprint = source.fingerprint() if source.fingerprint else None
-            with open_session(self.engine) as session:
-                unchanged = fingerprint is not None and repo.source_state(session, source.name).content_hash == fingerprint
-            rows = 0 if unchanged else self.write_stock(source.name, source.read(), now)
-            if source.sync_sales is not None:
-                source.sync_sales(self.engine, now)
-        except SourceError as exc:
-            self._source_failed(source.name, reason_of(exc), now)  # the Reason: worded in the reader's language
-            return str(exc)
-        self._source_succeeded(source.name, fingerprint, rows, unchanged, now)
-        return None
-
-    def accept_push(self, rows: Sequence[StockRow], now: Optional[datetime] = None, source: str = PUSH_SOURCE) -> int:
-        """Store pushed (or uploaded) stock in one transaction and check those SKUs at once, in the background.
-
-        A push carries only the SKUs that changed, so it never marks other SKUs stale.
-        """
-        now = now or repo.utcnow()
-        count = self.write_stock(source, rows, now)
-        with open_session(self.engine) as session:
-            state = repo.source_state(session, source)
-            state.last_success_at, state.rows_read = now, count
-            session.add(state)
-            session.commit()
-        self.check_soon(row.sku for row in rows)
-        return count
-
-    def write_sales(self, source_name: str, rows: Iterable[SalesRow]) -> int:
-        """Write daily sales in one transaction; returns how many (sku, warehouse, day) rows."""
-        batch = [{"sku": r.sku, "warehouse": clean_text(r.warehouse), "day": r.day, "units": r.units,
-                  "source": source_name} for r in rows]
-        with self.engine.begin() as conn:
-            for start in range(0, len(batch), STOCK_WRITE_BATCH):
-                repo.upsert_sales(conn, batch[start:start + STOCK_WRITE_BATCH])
-        return len(batch)
-
-    def write_stock(self, source_name: str, rows: Iterable[StockRow], now: datetime) -> int:
-        """Write rows in one transaction (a SourceError raised while iterating rolls all of it back).
-
-        Returns how many rows were written. An empty read is an error, never "all gone".
-        """
-        count = 0
-        batch: list[dict] = []
-        with self.engine.begin() as conn:
-            for row in rows:
-                # Negative available is oversold: stored as 0 available (OUT OF STOCK, and sums over
-                # warehouses stay true) with the oversold units kept beside it, whatever the source.
-                batch.append({"sku": row.sku, "warehouse": clean_text(row.warehouse),
-                              "available": max(row.available, 0),
-                              "oversold": -row.available if row.available < 0 else None,
-                              "name": clean_optional(row.name), "on_order": row.on_order, "source": source_name,
-                              "read_at": now})
-                count += 1
-                if len(batch) >= STOCK_WRITE_BATCH:
-                    repo.upsert_stock(conn, batch)
-                    batch = []
-            if count == 0:
-                raise SourceError("the read returned no stock rows", "read_empty")
-            repo.upsert_stock(conn, batch)
-        return count
-
-    def _source_failed(self, spec: str, error: str, now: datetime) -> None:
-        log.warning("stock source %s failed: %s", spec, error)
-        with open_session(self.engine) as session:
-            state = repo.source_state(session, spec)
-            first_failure = not state.failing
-            state.failing, state.last_error, state.last_error_at = True, error[:1000], now
-            state.last_error_reason = error.to_json() if isinstance(error, Reason) and error.code else None
-            session.add(state)
-            session.commit()
-        if first_failure and self.settings.ops_channel_or_alerts:
-            try:
-                self.notifier.post(self.settings.ops_channel_or_alerts,
-                                   notices.source_failed_text(self.lang, spec, error))
-            except NotifyError as exc:
-                log.error("Slack refused the source failure notice: %s", exc)
-
-    def _source_succeeded(self, spec: str, fingerprint: Optional[str], rows: int, unchanged: bool,
-                          now: datetime) -> None:
-        with open_session(self.engine) as session:
-            state = repo.source_state(session, spec)
-            was_failing = state.failing
-            state.failing, state.last_success_at, state.content_hash = False, now, fingerprint
-            if not unchanged:
-                state.rows_read, state.last_written_at = rows, now
-            session.add(state)
-            session.commit()
-            rows_read = state.rows_read
-        if was_failing and self.settings.ops_channel_or_alerts:
-            try:
-                self.notifier.post(self.settings.ops_channel_or_alerts,
-                                   notices.source_recovered_text(self.lang, spec, rows_read))
-            except NotifyError as exc:
-                log.error("Slack refused the source recovery notice: %s", exc)

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import timedelta
 
 from bot import backtest_cli
 from bot.config import ConfigError, Settings, load_settings
@@ -24,38 +25,75 @@ def _require(settings: Settings, for_what: str, *names: str) -> None:
                           f"fill it in (README: 'Connect to Slack'), or try `stockbot demo`.")
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a platform stopping the process) ends it cleanly: the lease is released on the way out."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
+def _lead(ctx, settings: Settings):
+    """Take part in the scheduler lease (bot/leader.py): one process of several runs the scheduled work."""
+    from bot.leader import Leadership
+
+    ctx.leadership = Leadership(ctx.engine, ttl=timedelta(seconds=settings.check_interval_seconds)).start()
+    return ctx.leadership
+
+
+def _start_sender(ctx) -> None:
+    """The outbox sender (bot/sender.py) sends only in the process that holds the lease; a web
+    process without a scheduler (RUN_SCHEDULER=false) writes to the outbox and leaves the
+    sending to the worker that leads."""
+    leadership = ctx.leadership
+    ctx.checker.sender.may_send = leadership.is_leader if leadership is not None else (lambda: False)
+    ctx.checker.sender.start()
+
+
 def cmd_run(settings: Settings) -> None:
     from bot.app import build_app
+    from bot.leader import single_process_lock
     from bot.scheduler import start_scheduler
     from bot.web import create_server, make_wsgi_app
 
     _require(settings, "stockbot run", "SLACK_BOT_TOKEN", *(() if settings.socket_mode else ("SLACK_SIGNING_SECRET",)))
+    # SQLite is for one process: a second scheduler on the same file stops here (exit 2).
+    process_lock = single_process_lock(settings.database_url) if settings.run_scheduler else None
     app, ctx = build_app(settings)
-    scheduler = start_scheduler(ctx.checker, settings.check_interval_seconds) if settings.run_scheduler else None
+    scheduler = None
+    if settings.run_scheduler:
+        scheduler = start_scheduler(ctx.checker, settings.check_interval_seconds, leadership=_lead(ctx, settings))
+    _start_sender(ctx)
     server = create_server(make_wsgi_app(ctx, None if settings.socket_mode else app), settings.port)
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+    _stop_on_sigterm()
+    try:
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        # Socket Mode: Slack connects out over a websocket, no public URL needed; /healthz stays on PORT.
-        threading.Thread(target=server.run, daemon=True, name="healthz").start()
-        log.info("Socket Mode; health check on port %s", server.effective_port)
-        SocketModeHandler(app, settings.slack_app_token).start()
-    else:
-        log.info("listening on port %s: POST /slack/events, GET /healthz", server.effective_port)
-        try:
+            # Socket Mode: Slack connects out over a websocket, no public URL needed; /healthz stays on PORT.
+            threading.Thread(target=server.run, daemon=True, name="healthz").start()
+            log.info("Socket Mode; health check on port %s", server.effective_port)
+            SocketModeHandler(app, settings.slack_app_token).start()
+        else:
+            log.info("listening on port %s: POST /slack/events, GET /healthz", server.effective_port)
             server.run()
-        finally:
-            if scheduler:
-                scheduler.shutdown(wait=False)
+    finally:
+        if scheduler:
+            scheduler.shutdown(wait=False)
+        if ctx.leadership:
+            ctx.leadership.release()  # a follower takes over at its next heartbeat
+        if process_lock:
+            process_lock.close()
 
 
 def cmd_worker(settings: Settings) -> None:
     from bot.app import build_context
+    from bot.leader import single_process_lock
     from bot.scheduler import start_scheduler
 
     _require(settings, "stockbot worker", "SLACK_BOT_TOKEN")
+    process_lock = single_process_lock(settings.database_url)
     ctx = build_context(settings)
-    scheduler = start_scheduler(ctx.checker, settings.check_interval_seconds)
+    scheduler = start_scheduler(ctx.checker, settings.check_interval_seconds, leadership=_lead(ctx, settings))
+    _start_sender(ctx)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -64,12 +102,15 @@ def cmd_worker(settings: Settings) -> None:
     except KeyboardInterrupt:
         pass
     scheduler.shutdown()
+    ctx.leadership.release()
+    if process_lock:
+        process_lock.close()
 
 
 CHART_WAIT_SECONDS = 300
 
 
-def cmd_check(settings: Settings, dry_run: bool = False) -> int:
+def cmd_check(settings: Settings, dry_run: bool = False, force: bool = False) -> int:
     from bot.app import build_context
 
     if dry_run:  # no Slack token needed, nothing sent or stored
@@ -80,9 +121,23 @@ def cmd_check(settings: Settings, dry_run: bool = False) -> int:
         init_db(engine)
         return print_dry_run(settings, engine, sys.stdout)
 
+    from bot.leader import CheckBusy, current_lease
+    from storage.repo import utcnow
+
     _require(settings, "stockbot check", "SLACK_BOT_TOKEN")
-    checker = build_context(settings).checker
-    report = checker.run_check()
+    ctx = build_context(settings)
+    checker = ctx.checker
+    lease = None if force else current_lease(ctx.engine)
+    if lease is not None and lease.live(utcnow()):
+        # A running scheduler checks on its own; a cron check beside it would only repeat its work.
+        print(f"stockbot check: skipped: the scheduler in {lease.holder} runs the checks (its lease runs to "
+              f"{lease.expires_at:%H:%M:%S} UTC). `stockbot check --force` checks here anyway.")
+        return 0
+    try:
+        report = checker.run_check()
+    except CheckBusy as exc:
+        print(f"stockbot check: not checked: {exc}; try again later", file=sys.stderr)
+        return 1
     if checker.charts is not None and not checker.charts.wait_idle(CHART_WAIT_SECONDS):  # the process ends next
         print(f"some stock charts were not posted within {CHART_WAIT_SECONDS} s", file=sys.stderr)
     print(f"checked: {report.evaluated} SKUs at or below their levels; posted {len(report.posted)} alerts"
@@ -120,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--dry-run", action="store_true",
                        help="read the stock sources and print what would be posted; no Slack token needed, "
                             "nothing is sent or stored")
+    check.add_argument("--force", action="store_true",
+                       help="check even while a running scheduler holds the lease (it skips otherwise)")
     sales = sub.add_parser("import-sales", help="import daily sales history from a CSV/XLSX export")
     sales.add_argument("file", help="columns sku, date, units[, warehouse] (STOCK_COLUMNS maps other headers)")
     demo = sub.add_parser("demo", help="no Slack needed: sample catalogue, checks, alerts printed here")
@@ -143,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "worker":
             cmd_worker(settings)
         elif args.command == "check":
-            return cmd_check(settings, args.dry_run)
+            return cmd_check(settings, args.dry_run, args.force)
         elif args.command == "import-sales":
             return cmd_import_sales(settings, args.file)
     except ConfigError as exc:

@@ -18,6 +18,8 @@ from bot.core.quiet import QuietHours, parse_quiet_hours
 DEFAULT_DATABASE_URL = "sqlite:///stockbot.db"
 DEFAULT_CHECK_INTERVAL_SECONDS = 900
 DEFAULT_REMIND_AFTER_HOURS = 24.0
+DEFAULT_DIGEST_AFTER = 5
+DEFAULT_CHANNEL_PACE_SECONDS = 1.0
 SUPPORTED_LANGUAGES = ("en", "zh")
 
 
@@ -55,6 +57,10 @@ class Settings:
     auto_recompute_hour: int = 2  # UTC hour of the nightly auto-threshold recompute
     # QUIET_HOURS (e.g. 22-08), read on the wall clock of `timezone` (TZ): WARNING alerts and
     # reminders wait until they end. None: off.
+    # More SKUs than this entering one tier for one channel in one check: one digest message instead.
+    digest_after: int = DEFAULT_DIGEST_AFTER
+    # Seconds between messages posted to one channel (Slack asks for about one a second).
+    channel_pace_seconds: float = DEFAULT_CHANNEL_PACE_SECONDS
     quiet_hours: Optional[QuietHours] = None
     timezone: str = ""  # an IANA name; empty: UTC
 
@@ -116,14 +122,14 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, unit: str = "hours") -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number of hours, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a number of {unit}, got {raw!r}") from None
     if value <= 0:
         raise ConfigError(f"{name} must be more than 0, got {raw!r}")
     return value
@@ -189,4 +195,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         auto_recompute_hour=min(23, _int(env, "AUTO_RECOMPUTE_HOUR", 2, 0)),
         quiet_hours=quiet_hours,
         timezone=timezone,
+        digest_after=_int(env, "DIGEST_AFTER", DEFAULT_DIGEST_AFTER, 1),
+        channel_pace_seconds=min(60.0, _float(env, "SLACK_CHANNEL_PACE_SECONDS", DEFAULT_CHANNEL_PACE_SECONDS,
+                                              "seconds")),
     )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from sqlalchemy.engine import Engine
 
 from bot.checker import Checker
 from bot.config import Settings
 from bot.i18n import t
+from bot.leader import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,9 @@ class AppContext:
     settings: Settings
     engine: Engine
     checker: Checker
+    # The scheduler lease (bot/leader.py) when this process runs a scheduler; None otherwise.
+    # The outbox sender and /healthz ask it: ctx.leadership.is_leader(), .leading, .on_change().
+    leadership: Optional[Leadership] = None
 
     @property
     def lang(self) -> str:

@@ -60,7 +60,8 @@ def run_demo(out: TextIO, language: str = "en", workdir: str | None = None) -> C
     os.makedirs(workdir, exist_ok=True)
     db_path, stock_path = os.path.join(workdir, "stockbot-demo.db"), os.path.join(workdir, "stock.csv")
     settings = Settings(database_url=f"sqlite:///{db_path}", alert_channel=DEMO_CHANNEL,
-                        stock_source=f"csv:{stock_path}", language=language, remind_after_hours=24)
+                        stock_source=f"csv:{stock_path}", language=language, remind_after_hours=24,
+                        channel_pace_seconds=0.0)  # the terminal has no rate limit
     engine = make_engine(settings.database_url)
     init_db(engine)
     checker = Checker(engine, settings, ConsoleNotifier(out), charts=False)  # the terminal shows no pictures

@@ -51,9 +51,19 @@ class NotifyError(Exception):
         return str(self) in CHANNEL_REFUSED
 
 
+METADATA_EVENT = "stockbot_message"  # message metadata on every outbox post: {"outbox_id": N}
+
+
+def outbox_metadata(entry_id: int) -> dict:
+    return {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": entry_id}}
+
+
 class Notifier(Protocol):
     def post(self, channel: str, text: str, blocks: Optional[list] = None,
-             thread_ts: Optional[str] = None) -> str: ...
+             thread_ts: Optional[str] = None, metadata: Optional[dict] = None) -> str: ...
+
+    def find_posted(self, channel: str, entry_id: int, oldest: float, thread_ts: Optional[str] = None) -> Optional[str]:
+        """The ts of a message this app posted for outbox entry `entry_id` (found by its metadata), or None."""
 
     def update(self, channel: str, ts: str, text: str, blocks: Optional[list] = None) -> None: ...
 
@@ -154,11 +164,38 @@ class SlackNotifier:
         self.client = client
 
     def post(self, channel: str, text: str, blocks: Optional[list] = None,
-             thread_ts: Optional[str] = None) -> str:
+             thread_ts: Optional[str] = None, metadata: Optional[dict] = None) -> str:
         response = self._call(lambda text, blocks: self.client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False),
-            text, blocks)
+            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
+            metadata=metadata), text, blocks)
         return str(response["ts"])
+
+    FIND_PAGES = 10  # 2,000 messages back: a restart comes minutes after the call it interrupted
+
+    def find_posted(self, channel: str, entry_id: int, oldest: float, thread_ts: Optional[str] = None) -> Optional[str]:
+        """Look through the channel (or the thread) since `oldest` for our message with this entry's metadata.
+
+        Raises NotifyError when Slack will not show the history (then the caller cannot know)."""
+        cursor = None
+        for _ in range(self.FIND_PAGES):
+            try:
+                if thread_ts:
+                    page = self.client.conversations_replies(channel=channel, ts=thread_ts, oldest=f"{oldest:.6f}",
+                                                             include_all_metadata=True, limit=200, cursor=cursor)
+                else:
+                    page = self.client.conversations_history(channel=channel, oldest=f"{oldest:.6f}",
+                                                             include_all_metadata=True, limit=200, cursor=cursor)
+            except SlackApiError as exc:
+                raise NotifyError(str(exc.response.get("error", "unknown_error"))) from None
+            for found in page.get("messages") or []:
+                metadata = found.get("metadata") or {}
+                if metadata.get("event_type") == METADATA_EVENT and \
+                        (metadata.get("event_payload") or {}).get("outbox_id") == entry_id:
+                    return str(found["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        return None
 
     def update(self, channel: str, ts: str, text: str, blocks: Optional[list] = None) -> None:
         self._call(lambda text, blocks: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
@@ -226,11 +263,14 @@ class ConsoleNotifier:
         self._ts = itertools.count(1)
 
     def post(self, channel: str, text: str, blocks: Optional[list] = None,
-             thread_ts: Optional[str] = None) -> str:
+             thread_ts: Optional[str] = None, metadata: Optional[dict] = None) -> str:
         ts = f"{next(self._ts)}.000000"
         where = f"#{channel} (thread reply)" if thread_ts else f"#{channel}"
         self.out.write(f"\n--- new message in {where} ---\n{blocks_as_text(blocks, text)}\n")
         return ts
+
+    def find_posted(self, channel: str, entry_id: int, oldest: float, thread_ts: Optional[str] = None) -> Optional[str]:
+        return None  # the terminal keeps no history; the demo never crashes mid-post
 
     def update(self, channel: str, ts: str, text: str, blocks: Optional[list] = None) -> None:
         self.out.write(f"\n--- message updated in #{channel} ---\n{blocks_as_text(blocks, text)}\n")

@@ -1,13 +1,21 @@
-"""The periodic check, run by APScheduler in a background thread."""
+"""The periodic check, run by APScheduler in a background thread.
+
+With a `Leadership` (bot/leader.py) every process may run a scheduler: each job runs only in the
+process that holds the lease, and a process that takes the lease over runs the check that is due.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Optional
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.checker import Checker
+from bot.checker import LAST_CHECK_KEY, Checker
+from bot.leader import Leadership
+from storage import repo
+from storage.db import session as open_session
 
 log = logging.getLogger(__name__)
 
@@ -33,21 +41,53 @@ def _safe_prune(checker: Checker) -> None:
         log.exception("nightly stock history prune failed")
 
 
-def start_scheduler(checker: Checker, interval_seconds: int, run_now: bool = True) -> BackgroundScheduler:
+def _leader_only(job_id: str, job: Callable[[Checker], None], checker: Checker,
+                 leadership: Optional[Leadership]) -> None:
+    if leadership is not None and not leadership.is_leader():
+        log.debug("%s skipped: another process leads the scheduled work", job_id)
+        return
+    job(checker)
+
+
+def _check_due_now(scheduler: BackgroundScheduler, checker: Checker, interval_seconds: int) -> None:
+    """On taking the lease over: the next check is one interval after the last one, or now if that is past."""
+    now = repo.utcnow()
+    due = now
+    try:
+        with open_session(checker.engine) as session:
+            last = repo.get_meta(session, LAST_CHECK_KEY)
+        if last:
+            due = max(now, datetime.fromisoformat(last) + timedelta(seconds=interval_seconds))
+    except Exception:  # unreadable: check now; checks never overlap (bot.leader.check_lock)
+        log.warning("could not read the time of the last check", exc_info=True)
+    try:
+        scheduler.modify_job("stock_check", next_run_time=due)
+    except Exception:  # the scheduler is shutting down
+        log.debug("could not move the next check", exc_info=True)
+
+
+def start_scheduler(checker: Checker, interval_seconds: int, run_now: bool = True,
+                    leadership: Optional[Leadership] = None) -> BackgroundScheduler:
+    """Start the jobs. With `leadership`, they run only while this process leads (start() it first)."""
     scheduler = BackgroundScheduler(timezone=timezone.utc)
     first_run = {"next_run_time": datetime.now(timezone.utc)} if run_now else {}
     scheduler.add_job(
-        _safe_check, "interval", args=[checker], seconds=interval_seconds, id="stock_check",
+        _leader_only, "interval", args=["stock_check", _safe_check, checker, leadership], seconds=interval_seconds,
+        id="stock_check",
         # One check at a time; checks missed while the process slept collapse into one.
         max_instances=1, coalesce=True, misfire_grace_time=interval_seconds,
         **first_run,
     )
     # Auto thresholds: once a night, after the day's sales are in (UTC hour, AUTO_RECOMPUTE_HOUR).
-    scheduler.add_job(_safe_recompute, "cron", args=[checker], hour=checker.settings.auto_recompute_hour, minute=5,
+    scheduler.add_job(_leader_only, "cron", args=["auto_thresholds", _safe_recompute, checker, leadership],
+                      hour=checker.settings.auto_recompute_hour, minute=5,
                       id="auto_thresholds", max_instances=1, coalesce=True, misfire_grace_time=3600)
     # Stock history older than the chart reaches: once a night, away from the recompute.
-    scheduler.add_job(_safe_prune, "cron", args=[checker], hour=checker.settings.auto_recompute_hour, minute=35,
+    scheduler.add_job(_leader_only, "cron", args=["stock_history_prune", _safe_prune, checker, leadership],
+                      hour=checker.settings.auto_recompute_hour, minute=35,
                       id="stock_history_prune", max_instances=1, coalesce=True, misfire_grace_time=3600)
     scheduler.start()
+    if leadership is not None:
+        leadership.on_change(lambda leading: leading and _check_due_now(scheduler, checker, interval_seconds))
     log.info("scheduler started: a check every %d s", interval_seconds)
     return scheduler

@@ -13,9 +13,10 @@ from typing import Callable, Iterable
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot import slack_guard
+from bot import outbox, slack_guard
 from bot.checker import LAST_CHECK_KEY
 from bot.context import AppContext
+from bot.leader import current_lease
 from bot.sources.push import PushError, parse_sales_push, parse_stock_push
 from bot.sources.registry import PUSH_SOURCE
 from storage import repo
@@ -33,13 +34,29 @@ def _json(start_response: Callable, status: str, payload: dict) -> Iterable[byte
     return [body]
 
 
+OUTBOX_MAX_AGE = timedelta(minutes=10)  # older undelivered messages make /healthz answer 503
+
+
 def health(ctx: AppContext) -> tuple[bool, dict]:
     ok = database_ok(ctx.engine)
-    last_check = None
+    payload: dict = {"ok": ok, "database": "ok" if ok else "unreachable", "last_check_at": None}
     if ok:
         with open_session(ctx.engine) as session:
-            last_check = repo.get_meta(session, LAST_CHECK_KEY)
-    return ok, {"ok": ok, "database": "ok" if ok else "unreachable", "last_check_at": last_check}
+            payload["last_check_at"] = repo.get_meta(session, LAST_CHECK_KEY)
+            backlog, oldest = outbox.backlog(session)
+        lease = current_lease(ctx.engine)
+        if lease is not None and not lease.live(repo.utcnow()):
+            lease = None  # run out: nobody leads until a process takes it
+        payload.update({"leader": bool(ctx.leadership and ctx.leadership.is_leader()),
+                        "lease_holder": lease.holder if lease else None,
+                        "lease_expires_at": lease.expires_at.isoformat() if lease else None})
+        age = (repo.utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+        payload["outbox"] = {"backlog": backlog, "oldest_age_seconds": round(age, 1)}
+        if age > OUTBOX_MAX_AGE.total_seconds():
+            ok = payload["ok"] = False
+            payload["problem"] = (f"{backlog} Slack message(s) waiting, the oldest for {age / 60:.0f} minutes: "
+                                  f"is Slack reachable and the token valid?")
+    return ok, payload
 
 
 MAX_PUSH_BYTES = 64 * 1024 * 1024  # 200 000 items of JSON fit with room to spare

@@ -157,6 +157,53 @@ class Alert(SQLModel, table=True):
     # Set when this SKU was missing from its source's latest read: the numbers are "as of".
     stale_source: Optional[str] = Field(default=None, max_length=255)
     oversold: Optional[int] = None  # units sold beyond zero when posted (Stock.oversold summed)
+    # Part of a digest (many SKUs entered the tier in one check): no message of its own, `ts` stays None.
+    digest_id: Optional[int] = Field(default=None, index=True)
+    cover_days: Optional[float] = None  # days the available lasts at the recent pace (digest order); None: no sales
+
+
+class Digest(SQLModel, table=True):
+    """One message for many SKUs that entered the same tier for the same channel in one check."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    tier: int
+    created_at: datetime
+    count: int
+    ts: Optional[str] = Field(default=None, max_length=32)  # Slack message timestamp once posted
+    acked_by: Optional[str] = Field(default=None, max_length=32)  # "Acknowledge all"
+    acked_at: Optional[datetime] = None
+    last_reminded_at: Optional[datetime] = None
+
+
+class OutboxEntry(SQLModel, table=True):
+    """A Slack call to make, written in the same transaction as the change that causes it.
+
+    The sender (bot.sender) delivers entries with one `key` (a SKU, a digest, a channel) in id
+    order, retries with backoff, and marks each sent once Slack has answered. `in_flight_at` is
+    set just before the call and cleared after a definite answer: an entry found with it set was
+    cut off inside the call, so the sender first looks for the message it may have posted
+    (message metadata carries the entry id) before posting again.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "done", "id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(max_length=96)
+    kind: str = Field(max_length=16)  # bot.outbox.Kind
+    channel: str = Field(max_length=32)
+    alert_id: Optional[int] = None
+    digest_id: Optional[int] = None
+    payload: Optional[str] = Field(default=None, sa_type=Text)  # JSON: text, blocks, file contents
+    created_at: datetime
+    next_try_at: datetime
+    attempts: int = 0
+    in_flight_at: Optional[datetime] = None
+    claimed_by: Optional[str] = Field(default=None, max_length=96)  # host:pid of the sender that made the call
+    done: bool = False  # sent, or given up (then `error` says why)
+    sent_at: Optional[datetime] = None
+    ts: Optional[str] = Field(default=None, max_length=32)
+    error: Optional[str] = Field(default=None, max_length=64)
 
 
 class SkuSnooze(SQLModel, table=True):
@@ -225,6 +272,15 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=255)
+
+
+class Lease(SQLModel, table=True):
+    """Who leads the scheduled work when several processes share the database (bot/leader.py)."""
+
+    name: str = Field(primary_key=True, max_length=64)  # "scheduler"
+    holder: str = Field(max_length=255)  # host:pid:random of the leading process
+    expires_at: datetime  # the holder renews well before; after it, any process may take over
+    acquired_at: datetime  # when the holder took the lease (kept while it renews)
 
 
 class SkuPlan(SQLModel, table=True):

@@ -265,6 +265,8 @@ def settings(slack, database_url, stock_file):
         slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
         database_url=database_url, alert_channel=ALERT_CHANNEL, stock_source=f"csv:{stock_file}",
         check_interval_seconds=900, remind_after_hours=24,
+        # No pause between messages to one channel: tests of pacing set it (tests/test_outbox.py).
+        channel_pace_seconds=0.0,
     )
 
 

@@ -86,10 +86,20 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # a client killed mid-call (the crash tests): not news
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class SlackServer:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], dict] = {}  # (channel, ts) -> latest message
+        self.metadata: dict[tuple[str, str], dict] = {}  # (channel, ts) -> message metadata it was posted with
+        self.outage = False  # every Web API call answers HTTP 500 (Slack down)
         self.failures: dict[str, str] = {}  # method -> Slack error code to answer with
         self.failing_channels: set[str] = set()  # channel_not_found
         self.archived_channels: set[str] = set()  # is_archived
@@ -102,10 +112,10 @@ class SlackServer:
         self.uploads: dict[str, Upload] = {}
         # method -> [calls still to answer 429, Retry-After value]: Slack's rate limiting
         self.rate_limits: dict[str, list] = {}
-        self._ts = itertools.count(1)
+        self._last_ts = 0
         self._upload_ids = itertools.count(1)
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -252,11 +262,19 @@ class SlackServer:
                 return {"ok": False, "error": "msg_too_long"}
             if params.get("blocks") and (self.refuse_blocks or blocks_problem(params["blocks"])):
                 return {"ok": False, "error": "invalid_blocks"}
-            ts = params.get("ts") if method == "chat.update" else f"{1764000000 + next(self._ts)}.000100"
+            ts = params.get("ts") if method == "chat.update" else self._new_ts()
             if method == "chat.update" and (channel, ts) not in self.messages:
                 return {"ok": False, "error": "message_not_found"}
-            self.messages[(channel, ts)] = params
+            with self._changed:
+                self.messages[(channel, ts)] = params
+                metadata = params.get("metadata")
+                if isinstance(metadata, str):
+                    metadata = json.loads(metadata)
+                if method == "chat.postMessage" and metadata:
+                    self.metadata[(channel, ts)] = metadata
             return {"ok": True, "channel": channel, "ts": ts, "message": {"text": params.get("text", "")}}
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(method, params)
         if method in ("chat.postEphemeral",):
             return {"ok": True, "message_ts": f"{time.time():.6f}"}
         if method == "files.getUploadURLExternal":
@@ -301,6 +319,38 @@ class SlackServer:
             return {"ok": True, "view": {"id": "V0TEST", **params.get("view", {})}}
         return {"ok": False, "error": "unknown_method"}
 
+    def _new_ts(self) -> str:
+        """A message ts as Slack makes them: the time posted, in microseconds, never repeated."""
+        with self._changed:
+            self._last_ts = max(self._last_ts + 1, int(time.time() * 1_000_000))
+            return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
+
+    def _history(self, method: str, params: dict) -> dict:
+        """conversations.history / .replies: the channel's (or thread's) messages since `oldest`,
+        newest first, with their metadata when include_all_metadata is set; 200 a page."""
+        channel, thread = params.get("channel", ""), params.get("ts")
+        if channel in self.failing_channels or not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(params.get("oldest") or 0)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._changed:
+            found = []
+            for (where, ts), message in self.messages.items():
+                parent = message.get("thread_ts")
+                in_scope = (parent == thread or ts == thread) if method == "conversations.replies" else not parent
+                if where != channel or not in_scope or float(ts) < oldest:
+                    continue
+                item = {"type": "message", "ts": ts, "text": message.get("text", "")}
+                if with_metadata and (channel, ts) in self.metadata:
+                    item["metadata"] = self.metadata[(channel, ts)]
+                found.append(item)
+        found.sort(key=lambda item: float(item["ts"]), reverse=True)
+        start = int(params.get("cursor") or 0)
+        page = found[start:start + 200]
+        more = start + 200 < len(found)
+        return {"ok": True, "messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + 200) if more else ""}}
+
     def rate_limit(self, method: str, times: int = 1, retry_after: str = "2") -> None:
         """Answer the next `times` calls of `method` with HTTP 429 and this Retry-After, as Slack does."""
         with self._changed:
@@ -344,6 +394,9 @@ class SlackServer:
                 if server.slow_seconds and method != "response_url":
                     time.sleep(server.slow_seconds)
                 server._record(method, params, self.path)
+                if server.outage and method != "response_url":
+                    self._send(500, "text/html; charset=utf-8", b"<html>Slack is down</html>")
+                    return
                 retry_after = server._limited(method)
                 if retry_after is not None:
                     self._send(429, "application/json; charset=utf-8", b'{"ok": false, "error": "ratelimited"}',
@@ -359,6 +412,9 @@ class SlackServer:
                     method = path.rsplit("/", 1)[-1]
                     params = {k: v[0] for k, v in parse_qs(query).items()}
                     server._record(method, params, self.path)
+                    if server.outage:
+                        self._send(500, "text/html; charset=utf-8", b"<html>Slack is down</html>")
+                        return
                     retry_after = server._limited(method)
                     if retry_after is not None:
                         self._send(429, "application/json; charset=utf-8", b'{"ok": false, "error": "ratelimited"}',

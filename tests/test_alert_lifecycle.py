@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from storage import repo
-from storage.models import Alert, Episode, Reorder
+from storage.models import Alert, ChannelProblem, Episode, Reorder
 from tests.conftest import ALERT_CHANNEL, write_stock
 
 
@@ -291,13 +291,24 @@ def test_alerts_go_to_the_skus_channel(bot, slack, stock_file):
     assert [p["channel"] for p in slack.posts()] == ["C0DRESSES"]
 
 
-def test_slack_refusal_is_retried_next_check(bot, slack, stock_file):
+def test_slack_refusal_keeps_the_alert_owed_until_the_channel_works(bot, slack, stock_file):
     bot.ask("/threshold", "set SKU123 1500")
     write_stock(stock_file, {"SKU123": 10})
     slack.failing_channels.add(ALERT_CHANNEL)
-    assert bot.checker.run_check().posted == []
+    assert bot.checker.run_check().posted == ["SKU123:CRITICAL"]  # owed: in the outbox
+    assert len(slack.posts(ALERT_CHANNEL)) == 1 and not slack.messages  # tried once, refused
+    assert _alert(bot, "SKU123").ts is None
+    assert bot.checker.run_check().posted == []  # never owed twice
     slack.failing_channels.clear()
-    assert bot.checker.run_check().posted == ["SKU123:CRITICAL"]
+    with Session(bot.ctx.engine) as session:  # the channel's backoff has passed
+        problem = session.get(ChannelProblem, ALERT_CHANNEL)
+        problem.next_try_at = repo.utcnow()
+        session.add(problem)
+        session.commit()
+    assert bot.checker.sender.drain()
+    [(channel, ts)] = slack.messages
+    assert channel == ALERT_CHANNEL and slack.messages[(channel, ts)]["text"].startswith("CRITICAL")
+    assert _alert(bot, "SKU123").ts == ts
 
 
 def test_missing_or_broken_stock_file_raises_no_alerts(bot, slack, stock_file):
@@ -340,10 +351,20 @@ def test_healthz_reports_database_and_last_check(bot):
     from tests.conftest import http
 
     before = http("GET", bot.url + "/healthz").json()
-    assert before == {"ok": True, "database": "ok", "last_check_at": None}
+    assert before == {"ok": True, "database": "ok", "last_check_at": None, "leader": False, "lease_holder": None,
+                      "lease_expires_at": None, "outbox": {"backlog": 0, "oldest_age_seconds": 0.0}}
     bot.checker.run_check()
     after = http("GET", bot.url + "/healthz")
     assert after.status == 200 and after.json()["last_check_at"] is not None
+    # with a scheduler (bot.leader), it says whether this process leads and who holds the lease
+    from bot.leader import Leadership
+
+    bot.ctx.leadership = Leadership(bot.ctx.engine, holder_id="web-1:77:abc")
+    assert bot.ctx.leadership.try_acquire_or_renew()
+    led = http("GET", bot.url + "/healthz").json()
+    assert (led["leader"], led["lease_holder"]) == (True, "web-1:77:abc") and led["lease_expires_at"]
+    bot.ctx.leadership.release()
+    assert http("GET", bot.url + "/healthz").json()["leader"] is False
 
 
 def _alerts(bot, sku):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from bot.checker import channel_retry_delay
+from bot.sender import channel_retry_delay
 from storage import repo
 from storage.models import ChannelProblem, Reorder, Threshold
 from tests.conftest import ALERT_CHANNEL, write_stock
@@ -56,6 +56,15 @@ def test_channel_retry_delay_backs_off():
     assert channel_retry_delay(30, interval) == timedelta(hours=6)
 
 
+def _backoff_passes(engine, channel: str) -> None:
+    """The channel's backoff is over (its time comes on the wall clock; a test cannot wait hours)."""
+    with Session(engine) as session:
+        problem = session.get(ChannelProblem, channel)
+        problem.next_try_at = repo.utcnow()
+        session.add(problem)
+        session.commit()
+
+
 def test_refused_channel_is_reported_once_backed_off_and_never_holds_up_other_alerts(start_bot, slack, stock_file):
     bot = start_bot()
     bot.ask("/threshold", f"set SKU1 1500 channel <#{GONE}|gone>")
@@ -65,19 +74,25 @@ def test_refused_channel_is_reported_once_backed_off_and_never_holds_up_other_al
     write_stock(stock_file, {"SKU1": 40, "SKU2": 40, "SKU3": 40})
     start = repo.utcnow()
 
-    assert bot.checker.run_check(now=start).posted == ["SKU2:CRITICAL"]  # the other channel's alert went out
-    assert len(posts_to(slack, GONE)) == 1  # one try per check, not one per SKU
+    assert sorted(bot.checker.run_check(now=start).posted) == ["SKU1:CRITICAL", "SKU2:CRITICAL", "SKU3:CRITICAL"]
+    assert [p["text"][:8] for p in posts_to(slack, ALERT_CHANNEL) if "can't post" not in p["text"]] == ["CRITICAL"]
+    assert len(posts_to(slack, GONE)) == 1  # one try, then the channel waits: not one try per SKU
     [notice] = [p for p in posts_to(slack, ALERT_CHANNEL) if "can't post" in p["text"]]
     assert f"<#{GONE}>" in notice["text"] and "archived" in notice["text"] and "/invite @Stockbot" in notice["text"]
     with Session(bot.ctx.engine) as session:
         [problem] = session.exec(select(ChannelProblem)).all()
         assert (problem.channel, problem.error, problem.failures) == (GONE, "is_archived", 1)
-        assert problem.reported_at is not None
+        assert problem.reported_at is not None and problem.next_try_at >= start + timedelta(minutes=1)
 
-    bot.checker.run_check(now=start + timedelta(seconds=1))  # the next check tries again, once
+    bot.checker.run_check(now=start + timedelta(seconds=1))  # later checks owe nothing new, try nothing
+    assert len(posts_to(slack, GONE)) == 1
+
+    _backoff_passes(bot.ctx.engine, GONE)
+    assert bot.checker.sender.drain()  # tried again once, still refused: a longer wait
     assert len(posts_to(slack, GONE)) == 2
-    bot.checker.run_check(now=start + timedelta(seconds=2))  # then it waits a check interval
-    assert len(posts_to(slack, GONE)) == 2
+    with Session(bot.ctx.engine) as session:
+        problem = session.get(ChannelProblem, GONE)
+        assert problem.failures == 2 and problem.next_try_at >= repo.utcnow() + timedelta(minutes=14)
 
     restarted = start_bot()  # the state is in the database: no second report, same backoff
     restarted.checker.run_check(now=start + timedelta(seconds=3))
@@ -85,8 +100,9 @@ def test_refused_channel_is_reported_once_backed_off_and_never_holds_up_other_al
     assert len([p for p in posts_to(slack, ALERT_CHANNEL) if "can't post" in p["text"]]) == 1
 
     slack.archived_channels.clear()  # someone unarchived it
-    later = start + timedelta(seconds=1 + 900 + 1)
-    assert sorted(restarted.checker.run_check(now=later).posted) == ["SKU1:CRITICAL", "SKU3:CRITICAL"]
+    _backoff_passes(bot.ctx.engine, GONE)
+    assert restarted.checker.sender.drain()
+    assert sorted(p["text"][:14] for p in posts_to(slack, GONE)[2:]) == ["CRITICAL: SKU1", "CRITICAL: SKU3"]
     assert [p for p in posts_to(slack, ALERT_CHANNEL) if "again" in p["text"] and f"<#{GONE}>" in p["text"]]
     with Session(bot.ctx.engine) as session:
         assert session.exec(select(ChannelProblem)).all() == []

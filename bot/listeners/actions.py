@@ -1,5 +1,5 @@
-"""Buttons on alert messages: `ack_restock`, `mark_reordered` (opens the reorder modal) and the
-`snooze` menu (1 day, 1 week, until it gets worse)."""
+"""Buttons on alert messages: `ack_restock`, `mark_reordered` (opens the reorder modal), the
+`snooze` menu (1 day, 1 week, until it gets worse) and, on digests, `ack_digest` (Acknowledge all)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from slack_bolt import App
 
 from bot import replies
 from bot.core.quiet import parse_snooze_value
+from bot.digests import ACTION_ACK_DIGEST
 from bot.i18n import t
 from bot.messages import ACTION_ACK, ACTION_REORDERED, ACTION_SNOOZE, SnoozeView, reorder_modal, snooze_until_text
 from storage.db import session as open_session
@@ -49,6 +50,20 @@ def register(app: App, ctx) -> None:
                 _tell(respond, t(ctx.lang, "reply.alert_gone"))
 
         ctx.after_ack(respond, "acknowledge", work)
+
+    @app.action(ACTION_ACK_DIGEST)
+    def acknowledge_digest(ack, body, respond):
+        ack()
+
+        def work():
+            digest_id = _alert_id(body)  # the same kind of value: a positive database id
+            count = ctx.checker.acknowledge_digest(digest_id, body["user"]["id"]) if digest_id is not None else None
+            if count is None:
+                _tell(respond, t(ctx.lang, "reply.digest_unknown"))
+            else:
+                _tell(respond, t(ctx.lang, "reply.digest_acked", count=f"{count:,}"))
+
+        ctx.after_ack(respond, "acknowledge all", work)
 
     @app.action(ACTION_REORDERED)
     def mark_reordered(ack, body, respond, client):

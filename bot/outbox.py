@@ -1,0 +1,113 @@
+"""The outbox: every Slack message Stockbot owes, written in the transaction that causes it.
+
+A check (or a button, or a command) changes its rows and adds the Slack calls that change
+needs to the same session; one commit stores both or neither. The sender (bot.sender)
+delivers them afterwards, outside any lock a command waits on. Nothing here calls Slack.
+
+Entries with one `key` go out in id order: an alert's update or thread reply never
+overtakes the alert itself. Messages are rendered when they are sent where they show
+state (alerts, digests: the latest acknowledgement, reorder, recovery), and when they are
+written where they report a moment (a reminder, a recovery note, a notice).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from storage import repo
+from storage.models import Alert, OutboxEntry
+
+# kinds
+POST_ALERT = "post_alert"  # the alert's own message; its ts is stored on the alert
+UPDATE_ALERT = "update_alert"  # re-render the alert's message (ack, reorder, recovery)
+REPLY = "reply"  # a thread reply under an alert (or its digest): payload text
+MESSAGE = "message"  # a top-level message: payload text (and blocks)
+POST_DIGEST = "post_digest"  # one message for many SKUs; its ts is stored on the digest
+UPDATE_DIGEST = "update_digest"
+DIGEST_LIST = "digest_list"  # one chunk of the digest's full list, in its thread: payload text
+DIGEST_FILE = "digest_file"  # the digest's full list as CSV, in its thread
+
+# Kinds that post a new message: Slack asks for about one a second per channel, and after a
+# crash inside the call the sender looks for the message before posting it again.
+POSTS = frozenset({POST_ALERT, REPLY, MESSAGE, POST_DIGEST, DIGEST_LIST, DIGEST_FILE})
+UPDATES = frozenset({UPDATE_ALERT, UPDATE_DIGEST})
+
+
+def sku_key(sku: str) -> str:
+    return f"sku:{sku}"
+
+
+def digest_key(digest_id: int) -> str:
+    return f"digest:{digest_id}"
+
+
+def channel_key(channel: str) -> str:
+    return f"channel:{channel}"
+
+
+def add(session: Session, kind: str, channel: str, key: str, now: datetime, *, alert_id: Optional[int] = None,
+        digest_id: Optional[int] = None, payload: Optional[dict] = None,
+        not_before: Optional[datetime] = None) -> OutboxEntry:
+    # Delivery runs on the wall clock, whatever moment the change is dated (`now`: a check may be
+    # run for a given time); `not_before` holds an entry back until then.
+    written = repo.utcnow()
+    entry = OutboxEntry(key=key, kind=kind, channel=channel, alert_id=alert_id, digest_id=digest_id,
+                        payload=json.dumps(payload, ensure_ascii=False) if payload is not None else None,
+                        created_at=written, next_try_at=max(written, not_before) if not_before else written)
+    session.add(entry)
+    return entry
+
+
+def post_alert(session: Session, alert: Alert, now: datetime) -> OutboxEntry:
+    """The alert must have its id (flush first)."""
+    return add(session, POST_ALERT, alert.channel, sku_key(alert.sku), now, alert_id=alert.id)
+
+
+def update_alert(session: Session, alert: Alert, now: datetime) -> Optional[OutboxEntry]:
+    """Re-render the alert's message (its digest's, when it is part of one). An update already
+    waiting renders the latest state when it goes out, so a second one is not added."""
+    if alert.digest_id is not None:
+        return update_digest(session, alert.digest_id, alert.channel, now)
+    if _waiting(session, UPDATE_ALERT, alert_id=alert.id):
+        return None
+    return add(session, UPDATE_ALERT, alert.channel, sku_key(alert.sku), now, alert_id=alert.id)
+
+
+def update_digest(session: Session, digest_id: int, channel: str, now: datetime) -> Optional[OutboxEntry]:
+    if _waiting(session, UPDATE_DIGEST, digest_id=digest_id):
+        return None
+    return add(session, UPDATE_DIGEST, channel, digest_key(digest_id), now, digest_id=digest_id)
+
+
+def reply(session: Session, alert: Alert, text: str, now: datetime, not_before: Optional[datetime] = None) -> OutboxEntry:
+    """A thread reply under the alert's message, or under its digest's."""
+    return add(session, REPLY, alert.channel, sku_key(alert.sku), now, alert_id=alert.id,
+               payload={"text": text}, not_before=not_before)
+
+
+def message(session: Session, channel: str, text: str, now: datetime, blocks: Optional[list] = None,
+            key: Optional[str] = None) -> OutboxEntry:
+    return add(session, MESSAGE, channel, key or channel_key(channel), now,
+               payload={"text": text, **({"blocks": blocks} if blocks else {})})
+
+
+def _waiting(session: Session, kind: str, alert_id: Optional[int] = None, digest_id: Optional[int] = None) -> bool:
+    """An entry of this kind for this alert/digest not yet sent nor started."""
+    query = select(func.count()).select_from(OutboxEntry).where(
+        col(OutboxEntry.done).is_(False), OutboxEntry.kind == kind, col(OutboxEntry.in_flight_at).is_(None))
+    query = query.where(OutboxEntry.alert_id == alert_id) if alert_id is not None else \
+        query.where(OutboxEntry.digest_id == digest_id)
+    return bool(session.exec(query).one())
+
+
+def backlog(session: Session) -> tuple[int, Optional[datetime]]:
+    """How many entries wait to be delivered, and when the oldest of them was written."""
+    waiting = col(OutboxEntry.done).is_(False)
+    count = session.exec(select(func.count()).select_from(OutboxEntry).where(waiting)).one()
+    oldest = session.exec(select(OutboxEntry.created_at).where(waiting).order_by(col(OutboxEntry.id)).limit(1)).first()
+    return int(count), oldest
