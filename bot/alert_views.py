@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.core.tiers import Tier, is_late, level_for
 from bot.digests import DigestRow, DigestView, urgency
 from storage import repo
-from storage.models import Alert, Digest, Episode
+from storage.models import Alert, Digest, Episode, SkuSnooze
 
 
 def alert_view(session: Session, settings: Settings, alert: Alert, now: datetime) -> messages.AlertView:
@@ -42,7 +42,15 @@ def alert_view(session: Session, settings: Settings, alert: Alert, now: datetime
         recovered_available=episode.recovered_available if recovered else None,
         recovered_at=episode.closed_at if recovered else None,
         oversold=alert.oversold or 0,
+        snooze=None if recovered else snooze_view(session.get(SkuSnooze, alert.sku), now),
     )
+
+
+def snooze_view(row: Optional[SkuSnooze], now: datetime) -> Optional[messages.SnoozeView]:
+    """The SKU's snooze as shown on its alerts and in `/stock SKU`; None when it has none in force."""
+    if row is None or (row.until is not None and now >= row.until):
+        return None
+    return messages.SnoozeView(row.snoozed_by, row.until)
 
 
 def digest_alerts(session: Session, digest_id: int) -> list[Alert]:

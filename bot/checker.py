@@ -26,8 +26,9 @@ from sqlmodel import Session
 from bot import digests, messages, outbox, planning
 from bot.alert_views import alert_view, digest_alerts
 from bot.config import Settings
+from bot.core.quiet import in_quiet_hours, snooze_until
 from bot.core.text import clean_text
-from bot.core.tiers import PostedAlert, Reading, Tier, level_for, plan_episode
+from bot.core.tiers import PostedAlert, Reading, Snooze, Tier, level_for, plan_episode
 from bot.leader import check_lock
 from bot.notifier import Notifier
 from bot.sender import Sender, channel_retry_delay  # noqa: F401  (channel_retry_delay: re-exported)
@@ -35,7 +36,7 @@ from bot.stock_charts import ChartPoster
 from bot.sync import STOCK_WRITE_BATCH, SourceSync  # noqa: F401
 from storage import repo
 from storage.db import session as open_session
-from storage.models import Alert, Digest, Episode, Reorder
+from storage.models import Alert, Digest, Episode, Reorder, SkuSnooze
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,11 @@ class _Decisions:
     opens: list[str] = field(default_factory=list)  # episodes to open without a post (on order covers it)
     reminders: list[repo.AlertState] = field(default_factory=list)
     recoveries: list[_Recovery] = field(default_factory=list)
+    snooze_ends: list[tuple[str, Optional[Tier]]] = field(default_factory=list)  # (SKU, the tier it posts)
+
+
+def _snooze(row: Optional[SkuSnooze]) -> Optional[Snooze]:
+    return Snooze(Tier(row.tier), row.until) if row is not None else None
 
 
 class Checker(SourceSync):
@@ -160,6 +166,8 @@ class Checker(SourceSync):
             alerts = repo.alert_states(session, [c.episode_id for c in batch if c.episode_id])
             reordered = repo.open_reorder_quantities(session, [c.sku for c in batch])
             written_at = repo.source_written_at(session)
+            snoozes = repo.snoozes_for(session, [c.sku for c in batch])
+        quiet = in_quiet_hours(now, self.settings.quiet_hours, self.settings.zone)
         for candidate in batch:
             report.evaluated += 1
             on_order = reordered.get(candidate.sku, 0) + candidate.source_on_order
@@ -170,9 +178,11 @@ class Checker(SourceSync):
                 reading, candidate.episode_id is not None,
                 [PostedAlert(a.id, Tier(a.tier), a.posted_at, a.acked_by is not None, a.last_reminded_at)
                  for a in posted_alerts],
-                now, remind_after)
+                now, remind_after, _snooze(snoozes.get(candidate.sku)), quiet)
             if plan.is_noop:
                 continue
+            if plan.end_snooze:
+                decisions.snooze_ends.append((candidate.sku, plan.post_tier))
             if plan.close_episode:
                 decisions.recoveries.append(_Recovery(candidate, posted_alerts[0].channel if posted_alerts else None))
                 continue
@@ -194,6 +204,8 @@ class Checker(SourceSync):
     # ---- writing the decisions ---------------------------------------------------------------
 
     def _write(self, decisions: _Decisions, now: datetime, report: CheckReport) -> None:
+        for sku, post_tier in decisions.snooze_ends:
+            self._end_snooze(sku, post_tier, now)
         for start in range(0, len(decisions.opens), WRITE_CHUNK):
             self._open_episodes(decisions.opens[start:start + WRITE_CHUNK], now)
         groups: dict[tuple[str, Tier], list[_Post]] = defaultdict(list)
@@ -220,6 +232,20 @@ class Checker(SourceSync):
                 report.recovered += self._write_recoveries(channel, recoveries, now)
             except Exception:
                 log.exception("writing %d recoveries in %s failed", len(recoveries), channel)
+
+    def _end_snooze(self, sku: str, post_tier: Optional[Tier], now: datetime) -> None:
+        """A worse tier (or time) ended the snooze: drop it, and its line from the open alerts.
+        A snooze stored since the check read it (someone chose again) is left alone."""
+        with open_session(self.engine) as session:
+            stored = session.get(SkuSnooze, sku)
+            if stored is None or (_snooze(stored).active(now) and (post_tier or Tier.OK) <= stored.tier):
+                return
+            if not repo.end_snooze(session, sku, stored.snoozed_at):
+                return
+            episode = repo.open_episode(session, sku)
+            for alert in repo.alerts_for_episodes(session, [episode.id])[episode.id] if episode else []:
+                outbox.update_alert(session, alert, now)
+            session.commit()
 
     def _open_episodes(self, skus: list[str], now: datetime) -> None:
         try:
@@ -420,6 +446,29 @@ class Checker(SourceSync):
             session.commit()
         self.deliver()
         return count
+
+    def snooze(self, alert_id: int, user: str, choice: str,
+               now: Optional[datetime] = None) -> tuple[Optional[Alert], Optional[SkuSnooze]]:
+        """Snooze the alert's SKU (`choice`: bot.core.quiet.SNOOZE_CHOICES; replaces an earlier
+        snooze) and show it on the episode's alerts. The snooze's tier is the worst one posted.
+
+        Returns (alert, snooze); (None, None): no such alert; (alert, None): its episode is over
+        (recovered), so there is nothing to snooze and nothing changed.
+        """
+        now = now or repo.utcnow()
+        with open_session(self.engine) as session:
+            alert = session.get(Alert, alert_id)
+            episode = session.get(Episode, alert.episode_id) if alert is not None else None
+            if episode is None or episode.open_sku is None:
+                return alert, None
+            alerts = repo.alerts_for_episodes(session, [episode.id])[episode.id]
+            stored = repo.save_snooze(session, alert.sku, max(a.tier for a in alerts), snooze_until(choice, now),
+                                      user, now)
+            for other in alerts:
+                outbox.update_alert(session, other, now)
+            session.commit()
+        self.deliver()
+        return alert, stored
 
     def record_reorder(self, sku: str, quantity: int, eta, note: Optional[str], user: str,
                        now: Optional[datetime] = None) -> Reorder:

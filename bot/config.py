@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Mapping
+from datetime import timezone as dt_timezone
+from datetime import tzinfo
+from typing import Mapping, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core.quiet import QuietHours, parse_quiet_hours
 
 DEFAULT_DATABASE_URL = "sqlite:///stockbot.db"
 DEFAULT_CHECK_INTERVAL_SECONDS = 900
@@ -50,10 +55,18 @@ class Settings:
     # Warehouses that restock from overseas (weeks, not days): their SKUs default to the long lead time.
     overseas_warehouses: frozenset[str] = field(default_factory=frozenset)
     auto_recompute_hour: int = 2  # UTC hour of the nightly auto-threshold recompute
+    # QUIET_HOURS (e.g. 22-08), read on the wall clock of `timezone` (TZ): WARNING alerts and
+    # reminders wait until they end. None: off.
     # More SKUs than this entering one tier for one channel in one check: one digest message instead.
     digest_after: int = DEFAULT_DIGEST_AFTER
     # Seconds between messages posted to one channel (Slack asks for about one a second).
     channel_pace_seconds: float = DEFAULT_CHANNEL_PACE_SECONDS
+    quiet_hours: Optional[QuietHours] = None
+    timezone: str = ""  # an IANA name; empty: UTC
+
+    @property
+    def zone(self) -> tzinfo:
+        return ZoneInfo(self.timezone) if self.timezone else dt_timezone.utc
 
     @property
     def ops_channel_or_alerts(self) -> str:
@@ -122,6 +135,24 @@ def _float(env: Mapping[str, str], name: str, default: float, unit: str = "hours
     return value
 
 
+def _quiet_hours(env: Mapping[str, str]) -> tuple[Optional[QuietHours], str]:
+    """QUIET_HOURS and the TZ it is read in. TZ is only checked when quiet hours are on: nothing
+    else reads it, so an install that sets it for other reasons is never stopped by it."""
+    try:
+        quiet = parse_quiet_hours(env.get("QUIET_HOURS", ""))
+    except ValueError as exc:
+        raise ConfigError(f"QUIET_HOURS is not a time window ({exc})") from None
+    name = env.get("TZ", "").strip().lstrip(":")
+    if quiet is None or not name:
+        return quiet, ""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "America"
+        raise ConfigError("TZ must be an IANA time zone name such as Asia/Shanghai or America/New_York "
+                          "(QUIET_HOURS is read on its clock)") from None
+    return quiet, name
+
+
 def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
     """Build Settings from `env` (default: os.environ after loading `.env`)."""
     if env is None:
@@ -138,6 +169,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         raise ConfigError(f"STOCKBOT_LANG must be one of {', '.join(SUPPORTED_LANGUAGES)}")
     admins = frozenset(a.strip() for a in env.get("THRESHOLD_ADMINS", "").split(",") if a.strip())
     editors = frozenset(e.strip() for e in env.get("STOCK_EDITORS", "").split(",") if e.strip())
+    quiet_hours, timezone = _quiet_hours(env)
     return Settings(
         slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
@@ -161,6 +193,8 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         tiktok_env=tuple(sorted((k, v) for k, v in env.items() if k.startswith("TIKTOK_"))),
         overseas_warehouses=frozenset(w.strip() for w in env.get("OVERSEAS_WAREHOUSES", "").split(",") if w.strip()),
         auto_recompute_hour=min(23, _int(env, "AUTO_RECOMPUTE_HOUR", 2, 0)),
+        quiet_hours=quiet_hours,
+        timezone=timezone,
         digest_after=_int(env, "DIGEST_AFTER", DEFAULT_DIGEST_AFTER, 1),
         channel_pace_seconds=min(60.0, _float(env, "SLACK_CHANNEL_PACE_SECONDS", DEFAULT_CHANNEL_PACE_SECONDS,
                                               "seconds")),

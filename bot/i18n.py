@@ -487,6 +487,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "recovery.row": "• *{sku}*: available {available} (level {level})",
         "recovery.more": "…and {count} more.",
         "reply.unknown_button": "Stockbot does not know that button (perhaps from an older version). Nothing was changed.",
+        # issue 12: snooze and quiet hours
+        "snooze.placeholder": "💤 Snooze",
+        "snooze.option.1d": "1 day",
+        "snooze.option.1w": "1 week",
+        "snooze.option.worse": "Until it gets worse",
+        "snooze.until": "until {when}",
+        "snooze.until_worse": "until it gets worse",
+        "snooze.line": "💤 Snoozed by {user} {until}: no reminders or WARNING alerts. "
+                       "CRITICAL and OUT OF STOCK still alert.",
+        "reply.snoozed": "💤 *{sku}* snoozed {until}: no reminders or WARNING alerts. "
+                         "CRITICAL and OUT OF STOCK still alert.",
+        "reply.snooze_bad": "I don't know that snooze choice (perhaps from an older version). Nothing was changed.",
+        "reply.snooze_recovered": "*{sku}* has recovered: there is nothing to snooze. Nothing was changed.",
+        "reply.stock_state_below_waiting": "State: below the warning level; its WARNING alert waits "
+                                           "(snoozed, or quiet hours).",
     },
     "zh": {
         "tier.WARNING": "库存预警",
@@ -937,6 +952,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "recovery.row": "• *{sku}*：可用 {available}（预警线 {level}）",
         "recovery.more": "…还有 {count} 个。",
         "reply.unknown_button": "Stockbot 不认识这个按钮（可能来自旧版本），未做任何修改。",
+        # issue 12: snooze and quiet hours
+        "snooze.placeholder": "💤 暂停提醒",
+        "snooze.option.1d": "1 天",
+        "snooze.option.1w": "1 周",
+        "snooze.option.worse": "直到情况恶化",
+        "snooze.until": "至 {when}",
+        "snooze.until_worse": "直到情况恶化",
+        "snooze.line": "💤 {user} 已暂停提醒，{until}：不发提醒和库存预警；库存告急和已断货仍会通知。",
+        "reply.snoozed": "💤 *{sku}* 已暂停提醒，{until}：不发提醒和库存预警；库存告急和已断货仍会通知。",
+        "reply.snooze_bad": "无法识别该暂停选项（可能来自旧版本），未做任何修改。",
+        "reply.snooze_recovered": "*{sku}* 已恢复，无需暂停。未做任何修改。",
+        "reply.stock_state_below_waiting": "状态：低于预警线；库存预警暂缓发送（已暂停提醒或处于免打扰时段）。",
     },
 }
 

@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 from bot.core.commands import CommandError
 from bot.core.demand import SkuLevels
 from bot.core.forecast import DemandNote, Outlook, ReorderPoint
+from bot.core.quiet import SNOOZE_CHOICES
 from bot.core.tiers import Tier, level_for
 from bot.i18n import t
 from bot.slack_text import (
@@ -36,6 +37,9 @@ ACTION_REORDERED = "mark_reordered"
 REORDER_MODAL_CALLBACK = "reorder_modal"
 IMPORT_MODAL_CALLBACK = "stock_import"
 ACTION_APPLY_THRESHOLD = "apply_threshold"
+ACTION_SNOOZE = "snooze"  # a static_select; option values "<alert_id>:1d|1w|worse"
+OPTION_TEXT_MAX = 75
+PLACEHOLDER_MAX = 150
 IMPORT_FILETYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
 
 TIER_EMOJI = {Tier.OK: "✅", Tier.WARNING: "🟠", Tier.CRITICAL: "🔴", Tier.OUT_OF_STOCK: "⛔"}
@@ -96,6 +100,14 @@ class ReorderView:
 
 
 @dataclass(frozen=True)
+class SnoozeView:
+    """An active snooze on the alert's SKU: who, and until when (None: until it gets worse)."""
+
+    by: str
+    until: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
 class AlertView:
     alert_id: int
     sku: str
@@ -115,6 +127,7 @@ class AlertView:
     stale_source: Optional[str] = None
     outlook: Optional[Outlook] = None
     oversold: int = 0  # units sold beyond zero; available is 0 then
+    snooze: Optional[SnoozeView] = None  # shown while the SKU is snoozed (never on a recovered alert)
 
 
 def _eta_text(lang: str, eta: Optional[date]) -> Mrkdwn:
@@ -203,6 +216,9 @@ def alert_message(lang: str, view: AlertView) -> dict:
     blocks.append(section(lang, status_lines))
     if view.outlook is not None and not recovered:
         blocks.append(section(lang, outlook_lines(lang, view.outlook, view.tier)))
+    if view.snooze is not None and not recovered:
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": clip(snoozed_text(lang, view.snooze), CONTEXT_TEXT_MAX)}]})
     if not recovered:
         buttons = []
         if not view.acked_by:
@@ -213,9 +229,26 @@ def alert_message(lang: str, view: AlertView) -> dict:
             buttons.append({"type": "button", "action_id": ACTION_REORDERED,
                             "text": plain_text(t(lang, "button.reordered"), BUTTON_TEXT_MAX),
                             "value": str(view.alert_id)})
-        if buttons:
-            blocks.append({"type": "actions", "block_id": f"alert_{view.alert_id}", "elements": buttons})
+        buttons.append(snooze_menu(lang, view.alert_id))
+        blocks.append({"type": "actions", "block_id": f"alert_{view.alert_id}", "elements": buttons})
     return {"text": clip(alert_fallback_text(lang, view), TEXT_MAX), "blocks": blocks}
+
+
+def snooze_menu(lang: str, alert_id: int) -> dict:
+    """The alert's Snooze menu: 1 day, 1 week, until it gets worse."""
+    return {"type": "static_select", "action_id": ACTION_SNOOZE,
+            "placeholder": plain_text(t(lang, "snooze.placeholder"), PLACEHOLDER_MAX),
+            "options": [{"text": plain_text(t(lang, f"snooze.option.{choice}"), OPTION_TEXT_MAX),
+                         "value": f"{alert_id}:{choice}"} for choice in SNOOZE_CHOICES]}
+
+
+def snooze_until_text(lang: str, snooze: SnoozeView) -> Mrkdwn:
+    return t(lang, "snooze.until", when=slack_time(snooze.until)) if snooze.until else t(lang, "snooze.until_worse")
+
+
+def snoozed_text(lang: str, snooze: SnoozeView) -> Mrkdwn:
+    """The line on a snoozed alert (and in `/stock SKU`)."""
+    return t(lang, "snooze.line", user=mention(snooze.by), until=snooze_until_text(lang, snooze))
 
 
 def _days(value: float) -> str:

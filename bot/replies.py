@@ -13,12 +13,14 @@ from typing import Optional, Sequence
 from bot.core.tiers import Tier
 from bot.i18n import t
 from bot.messages import (
+    SnoozeView,
     channel_text,
     mention,
     method_text,
     more_lines,
     qty,
     slack_time,
+    snoozed_text,
     tier_label,
 )
 from bot.notices import reason_text
@@ -164,7 +166,8 @@ def threshold_history(lang: str, sku: str, changes: Sequence[ThresholdChange]) -
 
 
 def stock_shown(lang: str, sku: str, rows: Sequence[Stock], threshold: Optional[Threshold],
-                open_tier: Optional[Tier], opened_at, acked_by: Optional[str], on_order: int) -> Mrkdwn:
+                open_tier: Optional[Tier], opened_at, acked_by: Optional[str], on_order: int,
+                snooze: Optional[SnoozeView] = None) -> Mrkdwn:
     available = sum(row.available for row in rows)
     name = next((row.name for row in rows if row.name), None)
     warehouses = Mrkdwn("")
@@ -183,7 +186,11 @@ def stock_shown(lang: str, sku: str, rows: Sequence[Stock], threshold: Optional[
         state = t(lang, "reply.stock_state_alert", tier=tier_label(lang, open_tier), when=slack_time(opened_at),
                   acked=acked)
     elif threshold and available <= threshold.warning_level:
-        state = t(lang, "reply.stock_state_below_covered", on_order=qty(on_order))
+        inbound = on_order + sum(row.on_order or 0 for row in rows)
+        if available + inbound > threshold.warning_level:
+            state = t(lang, "reply.stock_state_below_covered", on_order=qty(on_order))
+        else:  # no alert yet: its WARNING is held by a snooze or the quiet hours
+            state = t(lang, "reply.stock_state_below_waiting")
     else:
         state = t(lang, "reply.stock_state_ok")
     text = t(lang, "reply.stock_show", sku=sku, name=Mrkdwn(f" ({outside(name, 300)})") if name else "",
@@ -194,6 +201,8 @@ def stock_shown(lang: str, sku: str, rows: Sequence[Stock], threshold: Optional[
     oversold = sum(row.oversold or 0 for row in rows)
     if oversold:
         text += "\n" + t(lang, "reply.stock_oversold", oversold=qty(oversold))
+    if snooze is not None:
+        text += "\n" + snoozed_text(lang, snooze)
     latest = max(rows, key=lambda row: row.read_at)
     return Mrkdwn(text + "\n" + t(lang, "reply.stock_read", when=slack_time(latest.read_at), source=latest.source))
 

@@ -206,6 +206,19 @@ class OutboxEntry(SQLModel, table=True):
     error: Optional[str] = Field(default=None, max_length=64)
 
 
+class SkuSnooze(SQLModel, table=True):
+    """A SKU's snooze from an alert's Snooze menu: no reminders and no WARNING posts while it
+    lasts (bot.core.tiers.plan_episode). One row per SKU; it outlives episodes, so a WARNING
+    repeat after a recovery stays quiet too. Removed when a worse tier posts or its time is up."""
+
+    __tablename__ = "snooze"
+    sku: str = Field(primary_key=True, max_length=SKU_MAX_LENGTH)
+    until: Optional[datetime] = None  # None: until it gets worse
+    tier: int  # the worst tier the seller had seen when snoozing (bot.core.tiers.Tier value)
+    snoozed_by: str = Field(max_length=32)
+    snoozed_at: datetime
+
+
 class Reorder(SQLModel, table=True):
     __table_args__ = (Index("ix_reorder_sku_status", "sku", "status"),)
     id: Optional[int] = Field(default=None, primary_key=True)

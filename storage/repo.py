@@ -28,6 +28,7 @@ from storage.models import (
     Reorder,
     SalesDay,
     SkuPlan,
+    SkuSnooze,
     SourceState,
     Stock,
     StockDay,
@@ -418,6 +419,36 @@ def alerts_for_episodes(session: Session, episode_ids: Iterable[int]) -> dict[in
         for alert in session.exec(select(Alert).where(col(Alert.episode_id).in_(ids)).order_by(Alert.id)):
             result[alert.episode_id].append(alert)
     return result
+
+
+def snoozes_for(session: Session, skus: Sequence[str]) -> dict[str, SkuSnooze]:
+    """The snoozes of these SKUs (expired ones too: the caller decides), one query per 500 SKUs."""
+    return _rows_by_sku(session, SkuSnooze, skus)
+
+
+def active_snooze(session: Session, sku: str, now: datetime) -> Optional[SkuSnooze]:
+    snooze = session.get(SkuSnooze, sku)
+    return snooze if snooze is not None and (snooze.until is None or now < snooze.until) else None
+
+
+def save_snooze(session: Session, sku: str, tier: int, until: Optional[datetime], user: str,
+                now: datetime) -> SkuSnooze:
+    """Snooze a SKU, replacing its snooze if it has one (one upsert: two people choosing at
+    once cannot collide), in the caller's transaction."""
+    table = SkuSnooze.__table__
+    values = {"sku": sku, "tier": tier, "until": until, "snoozed_by": user, "snoozed_at": now}
+    insert = _insert(session.connection(), table).values(**values)
+    session.execute(insert.on_conflict_do_update(
+        index_elements=["sku"], set_={name: insert.excluded[name] for name in values if name != "sku"}))
+    return SkuSnooze(**values)
+
+
+def end_snooze(session: Session, sku: str, snoozed_at: datetime) -> bool:
+    """Remove the SKU's snooze if it is still the one the caller saw (not replaced since), in the
+    caller's transaction."""
+    result = session.exec(delete(SkuSnooze).where(col(SkuSnooze.sku) == sku,
+                                                  col(SkuSnooze.snoozed_at) == snoozed_at))
+    return bool(result.rowcount)
 
 
 @dataclass(frozen=True)

@@ -151,17 +151,26 @@ class RunningBot:
         return reply
 
     def action(self, action_id: str, value: str, user: str = "U0BUYER", channel: str = ALERT_CHANNEL,
-               message_ts: str = "1764000001.000100") -> HttpResult:
+               message_ts: str = "1764000001.000100", select: bool = False) -> HttpResult:
+        """A button press; with select=True a static_select choice (`value` is the chosen option's)."""
+        key = f"action-{time.monotonic_ns()}"
+        element = {"action_id": action_id, "block_id": "alert", "value": value, "type": "button",
+                   "action_ts": f"{time.time():.6f}"}
+        if select:
+            element = {"action_id": action_id, "block_id": "alert", "type": "static_select",
+                       "selected_option": {"text": {"type": "plain_text", "text": "option"}, "value": value},
+                       "action_ts": f"{time.time():.6f}"}
         payload = {
             "type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": user, "name": user.lower()},
             "api_app_id": "A0STOCK", "trigger_id": self._next_trigger(),
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
             "channel": {"id": channel}, "message": {"ts": message_ts, "text": "alert"},
-            "response_url": self.slack.response_url(f"action-{time.monotonic_ns()}"),
-            "actions": [{"action_id": action_id, "block_id": "alert", "value": value, "type": "button",
-                         "action_ts": f"{time.time():.6f}"}],
+            "response_url": self.slack.response_url(key),
+            "actions": [element],
         }
-        return self.post_signed(urlencode({"payload": json.dumps(payload)}))
+        result = self.post_signed(urlencode({"payload": json.dumps(payload)}))
+        result.response_key = key  # what the app answers through response_url: slack.wait_for_response(key)
+        return result
 
     def view_submission(self, callback_id: str, private_metadata: str, values: dict,
                         user: str = "U0BUYER") -> HttpResult:

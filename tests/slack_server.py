@@ -21,6 +21,8 @@ BOT_TOKEN = "xoxb-test-token-not-real"
 SECTION_TEXT_MAX, FIELD_TEXT_MAX, FIELDS_MAX, BLOCKS_MAX = 3000, 2000, 10, 50
 HEADER_TEXT_MAX, BUTTON_TEXT_MAX, BUTTON_VALUE_MAX, CONTEXT_ELEMENTS_MAX = 150, 75, 2000, 10
 TEXT_MAX = 40000  # longer `text` is msg_too_long
+# A static_select: option text and placeholder are plain text; an option value is at most 150 characters.
+OPTION_TEXT_MAX, OPTION_VALUE_MAX, OPTIONS_MAX, PLACEHOLDER_MAX = 75, 150, 100, 150
 
 
 def blocks_problem(blocks: list) -> Optional[str]:
@@ -41,10 +43,21 @@ def blocks_problem(blocks: list) -> Optional[str]:
             return f"blocks[{index}]: context elements"
         if kind == "actions":
             elements = block.get("elements", [])
-            if not elements or any(len(e.get("text", {}).get("text", "")) > BUTTON_TEXT_MAX or
-                                   len(e.get("value", "")) > BUTTON_VALUE_MAX for e in elements):
+            if not elements or any(_element_problem(e) for e in elements):
                 return f"blocks[{index}]: actions"
     return None
+
+
+def _element_problem(element: dict) -> bool:
+    if element.get("type") == "static_select":
+        options = element.get("options", [])
+        return (not element.get("action_id") or not 0 < len(options) <= OPTIONS_MAX
+                or len(element.get("placeholder", {}).get("text", "")) > PLACEHOLDER_MAX
+                or any(option.get("text", {}).get("type") != "plain_text"
+                       or not 0 < len(option["text"].get("text", "")) <= OPTION_TEXT_MAX
+                       or not 0 < len(option.get("value", "")) <= OPTION_VALUE_MAX for option in options))
+    return (len(element.get("text", {}).get("text", "")) > BUTTON_TEXT_MAX
+            or len(element.get("value", "")) > BUTTON_VALUE_MAX)
 APP_TOKEN = "xapp-1-test-token-not-real"  # app-level token: only apps.connections.open accepts it
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import yaml
 
 from bot.digests import ACTION_ACK_DIGEST
-from bot.messages import ACTION_ACK, ACTION_APPLY_THRESHOLD, ACTION_REORDERED, REORDER_MODAL_CALLBACK
+from bot.messages import ACTION_ACK, ACTION_APPLY_THRESHOLD, ACTION_REORDERED, ACTION_SNOOZE, REORDER_MODAL_CALLBACK
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_ENV = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DATABASE_URL",
                 "ALERT_CHANNEL", "STOCK_SOURCE", "CHECK_INTERVAL_SECONDS", "REMIND_AFTER_HOURS",
                 "THRESHOLD_ADMINS", "PORT", "RUN_SCHEDULER", "STOCKBOT_LANG", "OPS_CHANNEL", "STOCK_PUSH_TOKEN",
                 "STOCK_SQL_URL", "STOCK_SQL_QUERY", "STOCK_COLUMNS", "OVERSEAS_WAREHOUSES", "AUTO_RECOMPUTE_HOUR",
-                "STOCK_EDITORS", "DIGEST_AFTER", "SLACK_CHANNEL_PACE_SECONDS"]
+                "STOCK_EDITORS", "DIGEST_AFTER", "SLACK_CHANNEL_PACE_SECONDS", "QUIET_HOURS", "TZ"]
 # Read by bot.sources.tiktok (config.py hands it every TIKTOK_* variable).
 TIKTOK_ENV = ["TIKTOK_APP_KEY", "TIKTOK_APP_SECRET", "TIKTOK_SHOP_CIPHER", "TIKTOK_ACCESS_TOKEN",
               "TIKTOK_REFRESH_TOKEN", "TIKTOK_SHOPS", "TIKTOK_API_URL", "TIKTOK_AUTH_URL"]
@@ -44,6 +44,7 @@ def test_manifest_declares_what_the_app_listens_to(bot):
     assert ACTION_APPLY_THRESHOLD == "apply_threshold"
     assert ACTION_ACK_DIGEST == "ack_digest" and "@app.action(ACTION_ACK_DIGEST)" in source
     assert "@app.action(ACTION_APPLY_THRESHOLD)" in source
+    assert ACTION_SNOOZE == "snooze" and "@app.action(ACTION_SNOOZE)" in source
 
 
 def test_env_example_and_readme_document_every_setting():

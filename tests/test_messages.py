@@ -52,10 +52,15 @@ def all_text(payload) -> str:
     return ""
 
 
-def buttons(message: dict) -> list[dict]:
+def elements(message: dict) -> list[dict]:
     actions = [block for block in message["blocks"] if block["type"] == "actions"]
     assert len(actions) <= 1
     return actions[0]["elements"] if actions else []
+
+
+def buttons(message: dict) -> list[dict]:
+    """The buttons (the Snooze menu beside them is a select)."""
+    return [element for element in elements(message) if element["type"] == "button"]
 
 
 def status_text(message: dict) -> str:
@@ -104,12 +109,11 @@ def test_unknown_language_falls_back_to_english():
 @pytest.mark.parametrize("tier, available, level", CASES)
 def test_new_alert_has_both_buttons_with_the_alert_id(lang, tier, available, level):
     message = alert_message(lang, view(tier, available))
-    elements = buttons(message)
-    assert [button["action_id"] for button in elements] == [ACTION_ACK, ACTION_REORDERED]
+    pressed = buttons(message)
+    assert [element["action_id"] for element in elements(message)] == [ACTION_ACK, ACTION_REORDERED, "snooze"]
     assert ACTION_ACK == "ack_restock" and ACTION_REORDERED == "mark_reordered"
-    assert all(button["value"] == "42" for button in elements)
-    assert all(button["type"] == "button" for button in elements)
-    assert [button["text"]["text"] for button in elements] == [t(lang, "button.ack"), t(lang, "button.reordered")]
+    assert all(button["value"] == "42" for button in pressed)
+    assert [button["text"]["text"] for button in pressed] == [t(lang, "button.ack"), t(lang, "button.reordered")]
     header = message["blocks"][0]["text"]["text"]
     assert WORDS[lang][tier] in header and "连衣裙-红-XL" in header
     # what to do next is stated for an open alert
@@ -356,8 +360,8 @@ def test_once_a_reorder_is_recorded_the_alert_stops_asking_for_one(lang, tier):
     assert t(lang, f"alert.todo.{tier.name}") not in status
     assert "2,000" in status and "PO-77" in status and "2026-03-01" in status
     assert ("LATE" if lang == "en" else "已逾期") in status
-    # acknowledged and reordered: nothing left to press
-    assert not any(block["type"] == "actions" for block in message["blocks"])
+    # acknowledged and reordered: nothing left to press; the alert can still be snoozed
+    assert buttons(message) == [] and [e["action_id"] for e in elements(message)] == ["snooze"]
 
 
 @pytest.mark.parametrize("lang, header, fallback", [

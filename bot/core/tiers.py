@@ -71,15 +71,30 @@ class PostedAlert:
 
 
 @dataclass(frozen=True)
+class Snooze:
+    """A seller's snooze on a SKU: `tier` is the worst tier they had seen when they snoozed;
+    `until` None means "until it gets worse"."""
+
+    tier: Tier
+    until: Optional[datetime] = None
+
+    def active(self, now: datetime) -> bool:
+        return self.until is None or now < self.until
+
+
+@dataclass(frozen=True)
 class Plan:
     open_episode: bool = False
     post_tier: Optional[Tier] = None
     remind_alert_id: Optional[int] = None
     close_episode: bool = False
+    end_snooze: bool = False  # the SKU's snooze is over: a worse tier posts, or its time has passed
+    held: bool = False  # a WARNING post or a reminder waits (snooze or quiet hours); nothing is marked done
 
     @property
     def is_noop(self) -> bool:
-        return not (self.open_episode or self.post_tier or self.remind_alert_id or self.close_episode)
+        return not (self.open_episode or self.post_tier or self.remind_alert_id or self.close_episode
+                    or self.end_snooze)
 
 
 def plan_episode(
@@ -88,6 +103,8 @@ def plan_episode(
     posted: Sequence[PostedAlert],
     now: datetime,
     remind_after: timedelta,
+    snooze: Optional[Snooze] = None,
+    quiet: bool = False,
 ) -> Plan:
     """Decide what one check does for one SKU.
 
@@ -97,23 +114,49 @@ def plan_episode(
       escalation and posts again. Improving within the episode posts nothing.
     - The highest posted alert, if unacknowledged, is reminded every `remind_after`.
       Lower tiers are superseded by it, so they are not reminded.
+
+    Snooze and quiet hours only ever *hold* WARNING posts and reminders; CRITICAL and OUT OF
+    STOCK always post. Held means not done and not marked done: the episode still opens (so
+    a later CRITICAL is an escalation of it), and the same rules post the WARNING (with the
+    numbers as of then) or send the due reminder at the first check after the hold lifts.
+    So after a 1-day snooze, a SKU still low is heard about again; after quiet hours, the
+    night's WARNINGs and reminders go out at the first check.
+
+    - While `snooze` is active: no reminders, no WARNING post (a new episode's, or a
+      WARNING repeat after a recovery). The snooze survives recoveries and new episodes.
+    - A post of a tier worse than the snoozed one ends the snooze, timed or not: the seller
+      snoozed the situation they saw, and a worse one is a new situation (its reminders
+      follow as usual; they can snooze it again). A snooze whose time has passed is ignored
+      and ended. Closing an episode never ends a snooze.
+    - `quiet` (quiet hours now): no reminders and no WARNING post.
     """
+    active = snooze is not None and snooze.active(now)
+    end_snooze = snooze is not None and not active
     below_warning = reading.available <= reading.warning_level
     if not below_warning:
-        return Plan(close_episode=episode_open)
+        return Plan(close_episode=episode_open, end_snooze=end_snooze)
 
     tier = evaluate_tier(reading.available, reading.on_order, reading.warning_level, reading.critical_level)
     worst_posted = max((alert.tier for alert in posted), default=Tier.OK)
     post_tier = tier if tier > worst_posted else None
+    held = False
+    if post_tier is Tier.WARNING and (active or quiet):
+        post_tier, held = None, True
+    if active and post_tier is not None and snooze is not None and post_tier > snooze.tier:
+        end_snooze = True
 
     remind_alert_id = None
     if post_tier is None and posted:
         latest = max(posted, key=lambda alert: alert.tier)
         last_touch = latest.last_reminded_at or latest.posted_at
         if not latest.acked and now - last_touch >= remind_after:
-            remind_alert_id = latest.alert_id
+            if active or quiet:
+                held = True
+            else:
+                remind_alert_id = latest.alert_id
 
-    return Plan(open_episode=not episode_open, post_tier=post_tier, remind_alert_id=remind_alert_id)
+    return Plan(open_episode=not episode_open, post_tier=post_tier, remind_alert_id=remind_alert_id,
+                end_snooze=end_snooze, held=held)
 
 
 def is_late(eta: Optional[date], today: date) -> bool:

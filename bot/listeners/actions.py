@@ -1,5 +1,5 @@
-"""Buttons on alert messages: `ack_restock`, `mark_reordered` (opens the reorder modal) and, on
-digests, `ack_digest` (Acknowledge all)."""
+"""Buttons on alert messages: `ack_restock`, `mark_reordered` (opens the reorder modal), the
+`snooze` menu (1 day, 1 week, until it gets worse) and, on digests, `ack_digest` (Acknowledge all)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import re
 from slack_bolt import App
 
 from bot import replies
+from bot.core.quiet import parse_snooze_value
 from bot.digests import ACTION_ACK_DIGEST
 from bot.i18n import t
-from bot.messages import ACTION_ACK, ACTION_REORDERED, reorder_modal
+from bot.messages import ACTION_ACK, ACTION_REORDERED, ACTION_SNOOZE, SnoozeView, reorder_modal, snooze_until_text
 from storage.db import session as open_session
 from storage.models import Alert
 
@@ -23,6 +24,14 @@ def _alert_id(body: dict):
     except (KeyError, IndexError, TypeError, ValueError):
         return None
     return value if 0 < value <= MAX_ID else None
+
+
+def _selected(body: dict):
+    """A select menu's chosen value, or None."""
+    try:
+        return body["actions"][0]["selected_option"]["value"]
+    except (KeyError, IndexError, TypeError):
+        return None
 
 
 def _tell(respond, text: str) -> None:
@@ -74,6 +83,30 @@ def register(app: App, ctx) -> None:
             client.views_open(trigger_id=body["trigger_id"], view=reorder_modal(ctx.lang, alert.id, alert.sku))
 
         ctx.after_ack(respond, "mark reorder placed", work)
+
+    @app.action(ACTION_SNOOZE)
+    def snooze(ack, body, respond):
+        ack()
+
+        def work():
+            user = body["user"]["id"]
+            choice = parse_snooze_value(_selected(body))
+            if choice is None:
+                _tell(respond, t(ctx.lang, "reply.snooze_bad"))
+                return
+            if not ctx.settings.is_admin(user):  # silencing alerts for everyone: as for reorders
+                _tell(respond, replies.not_admin(ctx.lang, ctx.settings.threshold_admins))
+                return
+            alert, stored = ctx.checker.snooze(choice[0], user, choice[1])
+            if alert is None:
+                _tell(respond, t(ctx.lang, "reply.alert_gone"))
+            elif stored is None:
+                _tell(respond, t(ctx.lang, "reply.snooze_recovered", sku=alert.sku))
+            else:
+                _tell(respond, t(ctx.lang, "reply.snoozed", sku=alert.sku,
+                                 until=snooze_until_text(ctx.lang, SnoozeView(stored.snoozed_by, stored.until))))
+
+        ctx.after_ack(respond, "snooze", work)
 
 
 def register_fallback(app: App, ctx) -> None:

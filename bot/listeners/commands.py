@@ -22,6 +22,7 @@ from bot.core.tiers import Tier, default_critical_level
 from bot.i18n import t
 from bot.listeners import plans
 from bot.messages import (
+    SnoozeView,
     channel_text,
     chart_failed_text,
     command_error_text,
@@ -231,9 +232,11 @@ def _stock(ctx, request, respond) -> None:
         worst = max(alerts, key=lambda alert: alert.tier, default=None)
         open_reorders = repo.open_reorders(session, [request.sku])[request.sku]
         on_order = sum(r.quantity for r in open_reorders)
+        snooze = repo.active_snooze(session, request.sku, repo.utcnow())
         text = replies.stock_shown(
             lang, request.sku, rows, threshold, Tier(worst.tier) if worst else None,
-            episode.opened_at if episode else None, worst.acked_by if worst else None, on_order)
+            episode.opened_at if episode else None, worst.acked_by if worst else None, on_order,
+            SnoozeView(snooze.snoozed_by, snooze.until) if snooze else None)
         # how long it lasts and what to do, as in an alert
         outlook = planning.sku_outlook(session, ctx.settings, request.sku, sum(row.available for row in rows),
                                        on_order + sum(row.on_order or 0 for row in rows),
