@@ -233,7 +233,9 @@ def test_replicas_on_postgres_check_once_post_once_and_take_over(database_url, s
                        count=recovery_count, timeout=timeout)
 
     stock(*first)
-    env = stockbot_env(slack, database_url, stock_file, CHECK_INTERVAL_SECONDS=str(INTERVAL))
+    # One message per SKU (no digests), unpaced: every alert and reply is counted on its own.
+    env = stockbot_env(slack, database_url, stock_file, CHECK_INTERVAL_SECONDS=str(INTERVAL), DIGEST_AFTER="1000",
+                       SLACK_CHANNEL_PACE_SECONDS="0.001")
     replicas.extend(Replica(env) for _ in range(3))
     for replica in replicas:
         replica.wait_healthy()
