@@ -61,6 +61,9 @@ class Settings:
     digest_after: int = DEFAULT_DIGEST_AFTER
     # Seconds between messages posted to one channel (Slack asks for about one a second).
     channel_pace_seconds: float = DEFAULT_CHANNEL_PACE_SECONDS
+    # E-mail (bot/mailer.py): smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; the sender address.
+    smtp_url: str = ""
+    smtp_from: str = ""
     quiet_hours: Optional[QuietHours] = None
     timezone: str = ""  # an IANA name; empty: UTC
 
@@ -196,6 +199,8 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         quiet_hours=quiet_hours,
         timezone=timezone,
         digest_after=_int(env, "DIGEST_AFTER", DEFAULT_DIGEST_AFTER, 1),
+        smtp_url=env.get("SMTP_URL", "").strip(),
+        smtp_from=env.get("SMTP_FROM", "").strip(),
         channel_pace_seconds=min(60.0, _float(env, "SLACK_CHANNEL_PACE_SECONDS", DEFAULT_CHANNEL_PACE_SECONDS,
                                               "seconds")),
     )

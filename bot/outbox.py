@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Optional
+from typing import Callable, Optional
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -36,6 +36,19 @@ DIGEST_FILE = "digest_file"  # the digest's full list as CSV, in its thread
 # crash inside the call the sender looks for the message before posting it again.
 POSTS = frozenset({POST_ALERT, REPLY, MESSAGE, POST_DIGEST, DIGEST_LIST, DIGEST_FILE})
 UPDATES = frozenset({UPDATE_ALERT, UPDATE_DIGEST})
+
+
+# Deliveries that are not Slack calls (e-mail, chat robots, webhooks), by kind:
+# handler(session, entry, settings, now). It renders and sends the entry; it raises
+# bot.notifier.NotifyError(code) when the far end answered no (retried with backoff; a code in
+# bot.sender.FINAL_ERRORS or starting "final_" ends the entry) and any other exception when the
+# outcome is unknown (retried: a receiver may see it twice, so send the entry id as an
+# idempotency key where the far end has one). Modules register their kinds at import.
+EXTERNAL: dict[str, Callable] = {}
+
+
+def register_external(kind: str, handler: Callable) -> None:
+    EXTERNAL[kind] = handler
 
 
 def sku_key(sku: str) -> str:

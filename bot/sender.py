@@ -276,6 +276,10 @@ class Sender:
 
     def _call(self, session: Session, entry: OutboxEntry, now: datetime) -> Optional[str]:
         """Render and send one entry. Returns the new message's ts for posts; None when nothing was due."""
+        handler = outbox.EXTERNAL.get(entry.kind)
+        if handler is not None:  # not Slack: e-mail, a chat robot, a webhook (bot.outbox.EXTERNAL)
+            handler(session, entry, self.settings, now)
+            return None
         payload = json.loads(entry.payload) if entry.payload else {}
         metadata = outbox_metadata(entry.id)
         if entry.kind in (outbox.POST_ALERT, outbox.UPDATE_ALERT):
@@ -362,7 +366,7 @@ class Sender:
     def _refused(self, session: Session, entry: OutboxEntry, error: str, now: datetime) -> None:
         """Slack answered no: the call did not happen, so the entry is not in doubt."""
         entry.in_flight_at, entry.error = None, error[:64]
-        if error in FINAL_ERRORS:
+        if error in FINAL_ERRORS or error.startswith("final_"):
             log.error("Slack refused outbox entry %s (%s) for good: %s", entry.id, entry.kind, error)
             entry.done = True
         elif NotifyError(error).channel_refused:
