@@ -31,6 +31,7 @@ from bot.core.text import clean_text
 from bot.core.tiers import PostedAlert, Reading, Snooze, Tier, level_for, plan_episode
 from bot.leader import check_lock
 from bot.notifier import Notifier
+from bot.notify import fanout  # registers the non-Slack deliveries (bot.outbox.EXTERNAL)
 from bot.sender import Sender, channel_retry_delay  # noqa: F401  (channel_retry_delay: re-exported)
 from bot.stock_charts import ChartPoster
 from bot.sync import STOCK_WRITE_BATCH, SourceSync  # noqa: F401
@@ -296,6 +297,7 @@ class Checker(SourceSync):
                 session.rollback()
                 return False
             outbox.post_alert(session, alert, now)
+            fanout.notify(session, self.settings, [fanout.alert_event(session, alert, now)], now)
             session.commit()
         return True
 
@@ -332,6 +334,7 @@ class Checker(SourceSync):
                 outbox.add(session, outbox.DIGEST_LIST, channel, key, now, digest_id=digest.id,
                            payload={"text": chunk})
             outbox.add(session, outbox.DIGEST_FILE, channel, key, now, digest_id=digest.id)
+            fanout.notify(session, self.settings, [fanout.digest_event(session, digest, now)], now)
             session.commit()
         return True
 
@@ -349,6 +352,7 @@ class Checker(SourceSync):
                     session.add(alert)
                     outbox.reply(session, alert, messages.reminder_text(
                         self.lang, alert_view(session, self.settings, alert, now)), now)
+                    fanout.notify(session, self.settings, [fanout.reminder_event(alert, now)], now)
                     reminded += 1
                 session.commit()
         by_digest: dict[int, list[repo.AlertState]] = defaultdict(list)
@@ -370,6 +374,8 @@ class Checker(SourceSync):
                 outbox.add(session, outbox.REPLY, digest.channel, outbox.digest_key(digest_id), now,
                            digest_id=digest_id, payload={"text": digests.digest_reminder_text(
                                self.lang, Tier(digest.tier), len(members), digest.count)})
+                fanout.notify(session, self.settings, [fanout.digest_reminder_event(
+                    session, digest, [m.id for m in members], now)], now)
                 session.commit()
                 reminded += len(members)
         return reminded
@@ -379,6 +385,7 @@ class Checker(SourceSync):
         resolved; then a thread reply each, or (more than DIGEST_AFTER) one summary for the channel."""
         summary = channel is not None and len(recoveries) > self.settings.digest_after
         closed: list[digests.RecoveredRow] = []
+        notified = []  # bot.notify: one event per SKU; more than DIGEST_AFTER for one rule become one message
         with open_session(self.engine) as session:
             for start in range(0, len(recoveries), repo.IN_LIST_SIZE):
                 part = recoveries[start:start + repo.IN_LIST_SIZE]
@@ -399,12 +406,14 @@ class Checker(SourceSync):
                     for alert in shown:
                         outbox.update_alert(session, alert, now)
                     closed.append(digests.RecoveredRow(candidate.sku, candidate.available, candidate.warning_level))
+                    notified.append(fanout.recovery_event(shown, candidate.available, now))
                     if shown and not summary:
                         outbox.reply(session, shown[0], messages.recovery_text(
                             self.lang, candidate.sku, candidate.available, candidate.warning_level), now)
                 session.flush()
             if summary and closed:
                 outbox.message(session, channel, digests.recovery_summary_text(self.lang, closed), now)
+            fanout.notify(session, self.settings, notified, now)
             session.commit()
         return len(closed)
 

@@ -20,6 +20,7 @@ DEFAULT_CHECK_INTERVAL_SECONDS = 900
 DEFAULT_REMIND_AFTER_HOURS = 24.0
 DEFAULT_DIGEST_AFTER = 5
 DEFAULT_CHANNEL_PACE_SECONDS = 1.0
+DEFAULT_SMS_API_URL = "https://api.twilio.com"
 SUPPORTED_LANGUAGES = ("en", "zh")
 
 
@@ -64,12 +65,33 @@ class Settings:
     # E-mail (bot/mailer.py): smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; the sender address.
     smtp_url: str = ""
     smtp_from: str = ""
+    # SMS (bot/notify): a Twilio-compatible Messages API, its account SID and token, the sender number.
+    sms_api_url: str = DEFAULT_SMS_API_URL
+    sms_account_sid: str = ""
+    sms_auth_token: str = ""
+    sms_from: str = ""
+    # Where the chat robots' webhooks live (scheme://host): `/notify add` accepts robot URLs there only.
+    dingtalk_api_url: str = ""
+    wecom_api_url: str = ""
+    feishu_api_url: str = ""
     quiet_hours: Optional[QuietHours] = None
     timezone: str = ""  # an IANA name; empty: UTC
 
     @property
     def zone(self) -> tzinfo:
         return ZoneInfo(self.timezone) if self.timezone else dt_timezone.utc
+
+    @property
+    def notify_hosts(self) -> dict[str, tuple[str, ...]]:
+        """Where `/notify add` accepts each robot's webhook URL (bot.core.notify.DEFAULT_HOSTS unless set)."""
+        from bot.core.notify import DEFAULT_HOSTS
+
+        hosts = dict(DEFAULT_HOSTS)
+        for kind, url in (("dingtalk", self.dingtalk_api_url), ("wecom", self.wecom_api_url),
+                          ("feishu", self.feishu_api_url)):
+            if url:
+                hosts[kind] = (url.rstrip("/"),)
+        return hosts
 
     @property
     def ops_channel_or_alerts(self) -> str:
@@ -201,6 +223,13 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         digest_after=_int(env, "DIGEST_AFTER", DEFAULT_DIGEST_AFTER, 1),
         smtp_url=env.get("SMTP_URL", "").strip(),
         smtp_from=env.get("SMTP_FROM", "").strip(),
+        sms_api_url=env.get("SMS_API_URL", "").strip() or DEFAULT_SMS_API_URL,
+        sms_account_sid=env.get("SMS_ACCOUNT_SID", "").strip(),
+        sms_auth_token=env.get("SMS_AUTH_TOKEN", "").strip(),
+        sms_from=env.get("SMS_FROM", "").strip(),
+        dingtalk_api_url=env.get("DINGTALK_API_URL", "").strip(),
+        wecom_api_url=env.get("WECOM_API_URL", "").strip(),
+        feishu_api_url=env.get("FEISHU_API_URL", "").strip(),
         channel_pace_seconds=min(60.0, _float(env, "SLACK_CHANNEL_PACE_SECONDS", DEFAULT_CHANNEL_PACE_SECONDS,
                                               "seconds")),
     )

@@ -267,6 +267,25 @@ class ChannelProblem(SQLModel, table=True):
     reported_at: Optional[datetime] = None
 
 
+class NotifyRule(SQLModel, table=True):
+    """Where else alerts go (`/notify add`): an e-mail address, a DingTalk/WeCom/Feishu robot, a
+    phone number (SMS) or any webhook. `target` and `secret` are credentials: never shown back in
+    full (bot.core.notify.mask_target) and never logged. Removing a rule ends its waiting messages."""
+
+    __tablename__ = "notify_rule"
+    __table_args__ = {"sqlite_autoincrement": True}  # a removed rule's number is never given to a new one
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tier: str = Field(max_length=16)  # "all" or a tier name: that tier and worse
+    kind: str = Field(max_length=16)  # bot.core.notify.KINDS
+    target: str = Field(sa_type=Text)  # address, E.164 number or URL
+    secret: Optional[str] = Field(default=None, max_length=255)
+    sku_prefix: Optional[str] = Field(default=None, max_length=SKU_MAX_LENGTH + 1)  # a SKU or PREFIX*
+    warehouse: Optional[str] = Field(default=None, max_length=64)
+    lang: str = Field(max_length=8)
+    created_by: str = Field(max_length=32)
+    created_at: datetime
+
+
 class Meta(SQLModel, table=True):
     """Small key/value facts about the install (time of the last check)."""
 

@@ -1,0 +1,1 @@
+"""Alerts beyond Slack: e-mail, DingTalk, WeCom, Feishu, SMS and webhooks (`/notify`)."""
