@@ -540,11 +540,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "notify.filter.sku": " for {sku}",
         "notify.filter.warehouse": " in {warehouse}",
         "notify.secret_set": " (signed)",
-        "reply.notify_added": "✅ Rule #{id}: {tier}{filter} go to {kind} {target}{secret}, in {lang}. "
+        "reply.notify_added": "✅ Rule #{id}: {tier}{filter} go to {kind} {target}{secret}, in {rule_lang}. "
                               "Try it: `/notify test {id}`",
         "reply.notify_sms_default": "SMS gets OUT OF STOCK only; for more, name a tier: `/notify add critical sms …`.",
         "reply.notify_list_header": "*Notification rules* (acknowledging stays in Slack):",
-        "reply.notify_list_row": "#{id} · {kind} → {target}{secret} · {tier}{filter} · {lang}{problem}",
+        "reply.notify_list_row": "#{id} · {kind} → {target}{secret} · {tier}{filter} · {rule_lang}{problem}",
         "reply.notify_list_problem": " · ⚠️ failing: `{code}`",
         "reply.notify_none": "No notification rules yet. Add one: `/notify add all email buyer@example.com`",
         "reply.notify_removed": "🗑 Rule #{id} removed ({kind} {target}); messages still waiting for it are dropped.",
@@ -1102,11 +1102,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "notify.filter.sku": "（{sku}）",
         "notify.filter.warehouse": "（仓库 {warehouse}）",
         "notify.secret_set": "（已签名）",
-        "reply.notify_added": "✅ 规则 #{id}：{tier}{filter} 发送到{kind} {target}{secret}，语言 {lang}。"
+        "reply.notify_added": "✅ 规则 #{id}：{tier}{filter} 发送到{kind} {target}{secret}，语言 {rule_lang}。"
                               "试一下：`/notify test {id}`",
         "reply.notify_sms_default": "短信默认只发已断货；如需更多请写明级别：`/notify add critical sms …`。",
         "reply.notify_list_header": "*通知规则*（确认仍在 Slack 中完成）：",
-        "reply.notify_list_row": "#{id} · {kind} → {target}{secret} · {tier}{filter} · {lang}{problem}",
+        "reply.notify_list_row": "#{id} · {kind} → {target}{secret} · {tier}{filter} · {rule_lang}{problem}",
         "reply.notify_list_problem": " · ⚠️ 发送失败：`{code}`",
         "reply.notify_none": "还没有通知规则。添加一条：`/notify add all email buyer@example.com`",
         "reply.notify_removed": "🗑 已删除规则 #{id}（{kind} {target}）；尚未发出的消息不再发送。",

@@ -76,7 +76,7 @@ def _labels(lang: str, rule: NotifyRule) -> dict:
     return dict(id=Mrkdwn(str(rule.id)), kind=fanout.kind_label(lang, rule.kind),
                 target=core.mask_target(rule.kind, rule.target), tier=t(lang, f"notify.tier.{rule.tier}"),
                 filter=Mrkdwn(filters), secret=t(lang, "notify.secret_set") if rule.secret else Mrkdwn(""),
-                lang=Mrkdwn(rule.lang))
+                rule_lang=Mrkdwn(rule.lang))
 
 
 def _add(ctx, request: core.NotifyAdd, user: str) -> str:
