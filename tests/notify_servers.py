@@ -80,6 +80,7 @@ class Received:
     query: dict
     headers: dict
     body: bytes
+    answer: Optional[dict] = None  # what this server answered
 
     def json(self):
         return json.loads(self.body)
@@ -153,6 +154,7 @@ class NotifyServer:
             if self.fail_next:
                 return self.fail_next.pop(0), {"error": "try again"}, service
         status, answer = getattr(self, f"_{service}")(received)
+        received.answer = answer
         with self._lock:
             ok = status < 300 and answer.get("errcode", answer.get("code", 0)) in (0, None) or service == "sms" \
                 and status == 201

@@ -32,7 +32,7 @@ _SPACES = re.compile(r"\s+")
 
 def _plain(value: object) -> str:
     """Outside text on one line: no control characters, runs of space as one."""
-    return _SPACES.sub(" ", "".join(c if c.isprintable() or c.isspace() else " " for c in str(value))).strip()
+    return _SPACES.sub(" ", "".join(c if c.isprintable() or c.isspace() else " " for c in str(value)))
 
 
 def _t(lang: str, key: str, **values: object) -> str:
