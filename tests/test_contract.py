@@ -15,7 +15,9 @@ CONTRACT_ENV = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "S
                 "ALERT_CHANNEL", "STOCK_SOURCE", "CHECK_INTERVAL_SECONDS", "REMIND_AFTER_HOURS",
                 "THRESHOLD_ADMINS", "PORT", "RUN_SCHEDULER", "STOCKBOT_LANG", "OPS_CHANNEL", "STOCK_PUSH_TOKEN",
                 "STOCK_SQL_URL", "STOCK_SQL_QUERY", "STOCK_COLUMNS", "OVERSEAS_WAREHOUSES", "AUTO_RECOMPUTE_HOUR",
-                "STOCK_EDITORS", "DIGEST_AFTER", "SLACK_CHANNEL_PACE_SECONDS", "QUIET_HOURS", "TZ", "SMTP_URL", "SMTP_FROM"]
+                "STOCK_EDITORS", "DIGEST_AFTER", "SLACK_CHANNEL_PACE_SECONDS", "QUIET_HOURS", "TZ", "SMTP_URL", "SMTP_FROM",
+                "SMS_API_URL", "SMS_ACCOUNT_SID", "SMS_AUTH_TOKEN", "SMS_FROM", "DINGTALK_API_URL", "WECOM_API_URL",
+                "FEISHU_API_URL"]
 # Read by bot.sources.tiktok (config.py hands it every TIKTOK_* variable).
 TIKTOK_ENV = ["TIKTOK_APP_KEY", "TIKTOK_APP_SECRET", "TIKTOK_SHOP_CIPHER", "TIKTOK_ACCESS_TOKEN",
               "TIKTOK_REFRESH_TOKEN", "TIKTOK_SHOPS", "TIKTOK_API_URL", "TIKTOK_AUTH_URL"]
@@ -24,7 +26,7 @@ TIKTOK_ENV = ["TIKTOK_APP_KEY", "TIKTOK_APP_SECRET", "TIKTOK_SHOP_CIPHER", "TIKT
 def test_manifest_declares_what_the_app_listens_to(bot):
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert commands == {"/threshold", "/stock", "/reorder", "/campaign"}
+    assert commands == {"/threshold", "/stock", "/reorder", "/campaign", "/notify"}
     assert all(c["should_escape"] for c in manifest["features"]["slash_commands"])  # channels arrive as IDs
     assert all(c["url"].endswith("/slack/events") for c in manifest["features"]["slash_commands"])
     settings = manifest["settings"]
