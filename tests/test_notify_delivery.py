@@ -4,6 +4,7 @@ limits as the services document them; retries, refusals and the OPS_CHANNEL repo
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from datetime import timedelta
@@ -116,7 +117,7 @@ def test_an_alert_and_its_escalation_reach_every_channel_natively(start_bot, ser
     # sold out: an escalation, now also for the OUT OF STOCK-only SMS rule
     stock(stock_file, {"DRESS-RED-XL": (name, 0)})
     assert bot.checker.run_check().posted == ["DRESS-RED-XL:OUT OF STOCK"]
-    assert len(smtp.messages) == 2 and smtp.messages[1]["Subject"].startswith("[OUT OF STOCK] DRESS-RED-XL — ")
+    assert len(smtp.messages) == 2 and smtp.messages[1]["Subject"] == "[OUT OF STOCK] DRESS-RED-XL — 0 left"
     hook = servers.of("webhook")[-1].json()
     assert (hook["event"], hook["tier"], hook["previous_tier"]) == ("escalation", "OUT_OF_STOCK", "CRITICAL")
     texts = [unquote_plus(dict(p.split("=", 1) for p in r.body.decode().split("&"))["Body"]) for r in servers.of("sms")]
@@ -203,7 +204,9 @@ def test_a_failing_target_is_retried_not_duplicated_and_reported_once(start_bot,
         assert session.exec(select(ChannelProblem)).all() == []
 
 
-def test_a_target_that_refuses_for_good_ends_the_message_and_is_reported_once(start_bot, servers, stock_file, slack):
+def test_a_target_that_refuses_for_good_ends_the_message_and_is_reported_once(start_bot, servers, stock_file, slack,
+                                                                              caplog):
+    caplog.set_level(logging.DEBUG)
     bot = start(start_bot, servers)
     servers.known.dingtalk["dt-token-abcdef"] = "SECthe-real-secret"
     add_rules(bot, servers, "add all dingtalk {url}/robot/send?access_token=dt-token-abcdef secret SECa-wrong-one")
@@ -219,3 +222,5 @@ def test_a_target_that_refuses_for_good_ends_the_message_and_is_reported_once(st
     [report] = slack.posts(OPS)
     assert "refused a stock alert for good" in report["text"] and "310000" in report["text"]
     assert "dt-token-abcdef" not in report["text"] and "SECa-wrong-one" not in report["text"]
+    assert "dt-token-abcdef" not in caplog.text and "SECa-wrong-one" not in caplog.text  # never logged
+    assert "final_dingtalk_310000" in caplog.text

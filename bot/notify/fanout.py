@@ -160,7 +160,8 @@ def _enrich(session: Session, settings: Settings, event: core.Event, now: dateti
     from bot.notify.render import slack_link
     extra["slack_link"] = slack_link(channel, ts)
     items = event.items
-    if event.kind in (core.ALERT, core.ESCALATION, core.REMINDER) and len(items) == 1 and items[0].cover_days is None:
+    if event.kind in (core.ALERT, core.ESCALATION, core.REMINDER) and len(items) == 1 and items[0].cover_days is None \
+            and items[0].available > 0:  # sold out: "0 left" says it all
         items = (_with_cover(session, settings, items[0], now),)
     return core.Event(**{**event.to_payload(), "items": items, "extra": extra})
 
