@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Optional
 
 from slack_bolt import App, BoltResponse
@@ -21,6 +21,13 @@ from storage.db import init_db, make_engine
 
 log = logging.getLogger(__name__)
 
+# Bolt runs each listener in LISTENER_WORKERS threads; a listener only parses, calls ack() and hands
+# what follows to BACKGROUND_WORKERS other threads (AppContext.after_ack), so a request's ack never
+# waits behind another's slow Slack call, database query or check. Both cover 50 concurrent requests
+# with room; bot.web's waitress threads match.
+LISTENER_WORKERS = 64
+BACKGROUND_WORKERS = 64
+
 
 def build_context(settings: Settings, engine: Optional[Engine] = None,
                   notifier: Optional[Notifier] = None) -> AppContext:
@@ -34,20 +41,23 @@ def build_context(settings: Settings, engine: Optional[Engine] = None,
 
 
 def build_app(settings: Settings, engine: Optional[Engine] = None,
-              listener_executor: Optional[Executor] = None) -> tuple[App, AppContext]:
-    """The Bolt app and its context. `listener_executor` is where listeners run after ack()
-    (default: Bolt's own pool); tests pass one they can wait on."""
+              listener_executor: Optional[Executor] = None,
+              background_executor: Optional[Executor] = None) -> tuple[App, AppContext]:
+    """The Bolt app and its context. `listener_executor` is where Bolt runs listeners (up to their
+    ack()), `background_executor` where their work after ack() runs (default: pools of
+    LISTENER_WORKERS and BACKGROUND_WORKERS threads); tests pass ones they can wait on."""
     client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
     ctx = build_context(settings, engine, SlackNotifier(client))
-    extra = {"listener_executor": listener_executor} if listener_executor is not None else {}
+    ctx.background = background_executor or ThreadPoolExecutor(BACKGROUND_WORKERS, thread_name_prefix="after-ack")
+    listener_executor = listener_executor or ThreadPoolExecutor(LISTENER_WORKERS, thread_name_prefix="listener")
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
         # Verified at startup (auth.test) so a wrong token fails fast and loudly.
         token_verification_enabled=True,
-        # Listeners run after ack in Bolt's thread pool; Slack gets its answer at once.
+        # Listeners run in listener_executor; Slack gets its answer as soon as they call ack().
         process_before_response=False,
-        **extra,
+        listener_executor=listener_executor,
     )
 
     @app.middleware

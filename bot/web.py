@@ -25,6 +25,7 @@ from storage.db import session as open_session
 log = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
+WEB_THREADS = 64  # waitress: 50 concurrent requests each get a thread at once
 
 
 def _json(start_response: Callable, status: str, payload: dict) -> Iterable[bytes]:
@@ -222,5 +223,7 @@ def create_server(wsgi_app: Callable, port: int, host: str = "0.0.0.0"):
     # poll() rather than select(): no 1024-descriptor ceiling, and a close() from another
     # thread (tests, shutdown) does not crash the loop.
     # max_request_body_size: waitress itself stops reading (413) past the largest cap of any route.
-    return waitress_server(wsgi_app, host=host, port=port, threads=8, ident="stockbot", asyncore_use_poll=True,
+    # threads: one per request in flight until its ack (bot.app.LISTENER_WORKERS covers the same 50+).
+    return waitress_server(wsgi_app, host=host, port=port, threads=WEB_THREADS, ident="stockbot",
+                           asyncore_use_poll=True,
                            max_request_body_size=MAX_PUSH_BYTES)

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 from urllib.parse import parse_qs, quote
 
 BOT_TOKEN = "xoxb-test-token-not-real"
@@ -46,6 +46,15 @@ def blocks_problem(blocks: list) -> Optional[str]:
                 return f"blocks[{index}]: actions"
     return None
 APP_TOKEN = "xapp-1-test-token-not-real"  # app-level token: only apps.connections.open accepts it
+ALL_CALLS = "*"  # slow(): every Web API method and response_url
+
+
+@dataclass
+class Faults:
+    delays: dict[str, float] = field(default_factory=dict)  # method (or ALL_CALLS) -> seconds
+    outage: bool = False  # every Web API call answers HTTP 500
+    outage_responses: bool = False  # ...and every response_url post
+    channels: dict[str, tuple[Optional[str], float]] = field(default_factory=dict)  # channel -> (error, seconds)
 
 
 @dataclass
@@ -89,6 +98,7 @@ class SlackServer:
         self.uploads: dict[str, Upload] = {}
         # method -> [calls still to answer 429, Retry-After value]: Slack's rate limiting
         self.rate_limits: dict[str, list] = {}
+        self._faults = Faults()  # a slow or broken Slack: see slow(), outage(), channel_fault()
         self._ts = itertools.count(1)
         self._upload_ids = itertools.count(1)
         self._changed = threading.Condition()
@@ -301,6 +311,54 @@ class SlackServer:
             limit[0] -= 1
             return limit[1]
 
+    # ---- faults: a slow Slack, an outage, one broken channel ---------------------------------
+
+    def slow(self, seconds: float, methods: Optional[Iterable[str]] = None) -> None:
+        """Every answer to these methods (None: every Web API call and every response_url post)
+        waits `seconds` first; 0 takes the delay away again."""
+        with self._changed:
+            for method in (ALL_CALLS,) if methods is None else tuple(methods):
+                if seconds:
+                    self._faults.delays[method] = seconds
+                else:
+                    self._faults.delays.pop(method, None)
+
+    def outage(self, on: bool = True, responses: bool = False) -> None:
+        """Slack is down: every Web API call (and with `responses`, every response_url post) gets HTTP 500."""
+        with self._changed:
+            self._faults.outage, self._faults.outage_responses = on, on and responses
+
+    def channel_fault(self, channel: str, error: Optional[str] = "channel_not_found", seconds: float = 0.0) -> None:
+        """Calls about one channel (posts, updates, conversations.info, file shares) wait `seconds`
+        and then, unless `error` is None, fail with that Slack error code."""
+        with self._changed:
+            self._faults.channels[channel] = (error, seconds)
+
+    def clear_faults(self) -> None:
+        with self._changed:
+            self._faults = Faults()
+
+    def _faulty(self, handler, method: str, params: dict) -> bool:
+        """Apply the faults to one call; True when it has been answered (an error) already."""
+        with self._changed:
+            faults = self._faults
+            delay = faults.delays.get(method, faults.delays.get(ALL_CALLS, 0.0))
+            channel = str(params.get("channel") or params.get("channel_id") or "")
+            error, channel_delay = faults.channels.get(channel, (None, 0.0))
+            down = faults.outage_responses if method == "response_url" else faults.outage
+        delay = max(delay, channel_delay)
+        if delay:
+            time.sleep(delay)
+        if down:
+            self._record(method, params, handler.path)
+            handler._send(500, "application/json; charset=utf-8", b'{"ok": false, "error": "fatal_error"}')
+            return True
+        if error and method != "response_url":
+            self._record(method, params, handler.path)
+            handler._send(200, "application/json; charset=utf-8", json.dumps({"ok": False, "error": error}).encode())
+            return True
+        return False
+
     def _handler_class(self):
         server = self
 
@@ -330,6 +388,8 @@ class SlackServer:
                         params.get("token") == token
                 if server.slow_seconds and method != "response_url":
                     time.sleep(server.slow_seconds)
+                if server._faulty(self, method, params):
+                    return
                 server._record(method, params, self.path)
                 retry_after = server._limited(method)
                 if retry_after is not None:
@@ -345,6 +405,8 @@ class SlackServer:
                 if path.startswith("/api/"):  # slack_sdk sends some methods (files.info) as GET
                     method = path.rsplit("/", 1)[-1]
                     params = {k: v[0] for k, v in parse_qs(query).items()}
+                    if server._faulty(self, method, params):
+                        return
                     server._record(method, params, self.path)
                     retry_after = server._limited(method)
                     if retry_after is not None:
