@@ -96,6 +96,9 @@ class Checker:
                 if not (self._soon or self._recompute_soon) and not self._soon_changed.wait(timeout=30):
                     self._soon_worker = None  # idle: let the thread end; the next push starts one
                     return
+            with self._lock:  # a check is running: what is queued meanwhile becomes one check after it
+                pass
+            with self._soon_changed:
                 skus, self._soon = sorted(self._soon), set()
                 recompute, self._recompute_soon = sorted(self._recompute_soon), set()
                 self._soon_busy = bool(skus or recompute)

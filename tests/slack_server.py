@@ -55,6 +55,7 @@ class Faults:
     outage: bool = False  # every Web API call answers HTTP 500
     outage_responses: bool = False  # ...and every response_url post
     channels: dict[str, tuple[Optional[str], float]] = field(default_factory=dict)  # channel -> (error, seconds)
+    held: dict[str, int] = field(default_factory=dict)  # method -> calls being delayed right now
 
 
 @dataclass
@@ -335,8 +336,15 @@ class SlackServer:
             self._faults.channels[channel] = (error, seconds)
 
     def clear_faults(self) -> None:
+        """No more faults (calls being delayed still finish their wait)."""
         with self._changed:
-            self._faults = Faults()
+            held, self._faults = self._faults.held, Faults()
+            self._faults.held = held
+
+    def in_flight(self, method: str) -> int:
+        """How many calls of `method` have arrived and are being delayed right now."""
+        with self._changed:
+            return self._faults.held.get(method, 0)
 
     def _faulty(self, handler, method: str, params: dict) -> bool:
         """Apply the faults to one call; True when it has been answered (an error) already."""
@@ -348,7 +356,13 @@ class SlackServer:
             down = faults.outage_responses if method == "response_url" else faults.outage
         delay = max(delay, channel_delay)
         if delay:
-            time.sleep(delay)
+            with self._changed:
+                self._faults.held[method] = self._faults.held.get(method, 0) + 1
+            try:
+                time.sleep(delay)
+            finally:
+                with self._changed:
+                    self._faults.held[method] -= 1
         if down:
             self._record(method, params, handler.path)
             handler._send(500, "application/json; charset=utf-8", b'{"ok": false, "error": "fatal_error"}')
