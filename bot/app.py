@@ -21,10 +21,10 @@ from storage.db import init_db, make_engine
 
 log = logging.getLogger(__name__)
 
-# Bolt runs each listener in LISTENER_WORKERS threads; a listener only parses, calls ack() and hands
-# what follows to BACKGROUND_WORKERS other threads (AppContext.after_ack), so a request's ack never
-# waits behind another's slow Slack call, database query or check. Both cover 50 concurrent requests
-# with room; bot.web's waitress threads match.
+# A listener only parses, calls ack() and hands what follows to BACKGROUND_WORKERS threads
+# (AppContext.after_ack), so a request's ack never waits behind another's slow Slack call, database
+# query or check. Listeners run in the request's waitress thread (bot.web.WEB_THREADS); Bolt's own
+# pool (LISTENER_WORKERS) is left for lazy listeners. Each covers 50 concurrent requests with room.
 LISTENER_WORKERS = 64
 BACKGROUND_WORKERS = 64
 
@@ -55,8 +55,10 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
         signing_secret=settings.slack_signing_secret,
         # Verified at startup (auth.test) so a wrong token fails fast and loudly.
         token_verification_enabled=True,
-        # Listeners run in listener_executor; Slack gets its answer as soon as they call ack().
-        process_before_response=False,
+        # Listeners run in the request's own (waitress) thread and only parse, ack() and hand their
+        # work to ctx.background (AppContext.after_ack): the answer goes back the moment they return,
+        # with no hop to another pool and no polling for the ack (Bolt polls every 10 ms otherwise).
+        process_before_response=True,
         listener_executor=listener_executor,
     )
 

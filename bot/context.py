@@ -4,9 +4,11 @@ ack() runs."""
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import Executor
-from dataclasses import dataclass
-from typing import Callable, Optional
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Optional
 
 from sqlalchemy.engine import Engine
 
@@ -15,6 +17,35 @@ from bot.config import Settings
 from bot.i18n import t
 
 log = logging.getLogger(__name__)
+
+ACKS_FIRST_MAX_WAIT = 0.25  # seconds work after ack() gives way to requests still waiting for theirs
+
+
+class AckGate:
+    """Acks go first: counts Slack requests on their way to their ack; work after ack() waits until
+    none is (at most ACKS_FIRST_MAX_WAIT, so a steady stream of requests cannot starve replies), so a
+    burst of requests is acknowledged before the work they started competes for the interpreter."""
+
+    def __init__(self, max_wait: float = ACKS_FIRST_MAX_WAIT) -> None:
+        self.max_wait = max_wait
+        self._waiting = 0
+        self._clear = threading.Condition()
+
+    @contextmanager
+    def acking(self) -> Iterator[None]:
+        with self._clear:
+            self._waiting += 1
+        try:
+            yield
+        finally:
+            with self._clear:
+                self._waiting -= 1
+                if not self._waiting:
+                    self._clear.notify_all()
+
+    def give_way(self) -> None:
+        with self._clear:
+            self._clear.wait_for(lambda: not self._waiting, self.max_wait)
 
 
 @dataclass
@@ -25,6 +56,7 @@ class AppContext:
     # Where listeners' work after ack() runs (bot.app: its own pool, apart from Bolt's listener
     # threads, so a slow Slack or database never holds up another request's ack). None: inline.
     background: Optional[Executor] = None
+    acks: AckGate = field(default_factory=AckGate)
 
     @property
     def lang(self) -> str:
@@ -38,10 +70,14 @@ class AppContext:
             except Exception:
                 log.exception("%s failed", what)
 
+        def run_after_acks() -> None:
+            self.acks.give_way()
+            run()
+
         if self.background is None:
             run()
         else:
-            self.background.submit(run)
+            self.background.submit(run_after_acks)
 
     def after_ack(self, respond: Callable[..., object], what: str, work: Callable[[], None]) -> None:
         """Run work that follows ack() (in the background); on an unexpected error tell the user

@@ -162,7 +162,13 @@ def _handled_already(start_response) -> Iterable[bytes]:
 
 
 def slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, start_response):
-    """POST /slack/events: size, signature, replay and retry checks (bot.slack_guard), then Bolt."""
+    """POST /slack/events: size, signature, replay and retry checks (bot.slack_guard), then Bolt.
+    Work after ack() gives way while requests are on their way here (AppContext.acks)."""
+    with ctx.acks.acking():
+        return _slack_events(ctx, slack_handler, environ, start_response)
+
+
+def _slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, start_response):
     length = _content_length(environ)
     if length > slack_guard.SLACK_MAX_BODY_BYTES:
         # Neither read nor logged: only its size is worth knowing.

@@ -49,6 +49,10 @@ APP_TOKEN = "xapp-1-test-token-not-real"  # app-level token: only apps.connectio
 ALL_CALLS = "*"  # slow(): every Web API method and response_url
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # Slack never refuses a connection: 50+ concurrent replies must all get in
+
+
 @dataclass
 class Faults:
     delays: dict[str, float] = field(default_factory=dict)  # method (or ALL_CALLS) -> seconds
@@ -103,7 +107,7 @@ class SlackServer:
         self._ts = itertools.count(1)
         self._upload_ids = itertools.count(1)
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -462,3 +466,19 @@ class SlackServer:
                 self.wfile.write(body)
 
         return Handler
+
+
+def serve_forever_from_the_command_line() -> None:
+    """`python -m tests.slack_server [DELAY]`: a loopback Slack in its own process (for benches, so it
+    does not share the measured process's GIL); prints its URL, then serves until killed."""
+    import sys
+
+    server = SlackServer().start()
+    if len(sys.argv) > 1 and float(sys.argv[1]):
+        server.slow(float(sys.argv[1]))
+    print(server.url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    serve_forever_from_the_command_line()
