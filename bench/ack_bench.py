@@ -200,7 +200,7 @@ def server_main(args) -> None:
     from storage.db import init_db, make_engine
     from tests.slack_server import BOT_TOKEN
 
-    logging.basicConfig(level=logging.ERROR)
+    logging.basicConfig(level=logging.WARNING)
     workdir = Path(tempfile.mkdtemp(prefix="ack-bench-"))
     url, cleanup = _scratch_database(args.database_url, workdir)
     # The loopback Slack runs in its own process: the real one does not share our GIL either.
@@ -255,6 +255,7 @@ def server_main(args) -> None:
               f"every ack 200 and < 3 s: {'yes' if not (during['not_200'] or during['over_3s']) else 'NO'}")
         ctx.background.shutdown(wait=True)  # replies still on their way, before Slack goes
         server.close()
+        ctx.guard_db.dispose()
         engine.dispose()
     finally:
         slack.kill()

@@ -49,6 +49,7 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
     client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
     ctx = build_context(settings, engine, SlackNotifier(client))
     ctx.background = background_executor or ThreadPoolExecutor(BACKGROUND_WORKERS, thread_name_prefix="after-ack")
+    ctx.guard_engine = slack_guard.guard_engine(ctx.engine.url.render_as_string(hide_password=False))
     listener_executor = listener_executor or ThreadPoolExecutor(LISTENER_WORKERS, thread_name_prefix="listener")
     app = App(
         client=client,
@@ -82,7 +83,7 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
 
     def _first_time(key: str) -> bool:
         try:
-            return slack_guard.first_time(ctx.engine, key, repo.utcnow())
+            return slack_guard.first_time(ctx.guard_db, key, repo.utcnow())
         except Exception:  # the database is down: better to process than to drop what Slack sent
             log.warning("could not record a Slack event for de-duplication", exc_info=True)
             return True

@@ -57,6 +57,12 @@ class AppContext:
     # threads, so a slow Slack or database never holds up another request's ack). None: inline.
     background: Optional[Executor] = None
     acks: AckGate = field(default_factory=AckGate)
+    # The Slack request guard's own short-waiting pool (bot.slack_guard.guard_engine); None: `engine`.
+    guard_engine: Optional[Engine] = None
+
+    @property
+    def guard_db(self) -> Engine:
+        return self.guard_engine or self.engine
 
     @property
     def lang(self) -> str:

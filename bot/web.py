@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 SLACK_PATH = "/slack/events"
 WEB_THREADS = 64  # waitress: 50 concurrent requests each get a thread at once
+SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005)
 
 
 def _json(start_response: Callable, status: str, payload: dict) -> Iterable[bytes]:
@@ -183,10 +184,10 @@ def _slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, 
     now = repo.utcnow()
     event_id = slack_guard.event_id_of(body, environ.get("CONTENT_TYPE", ""))
     try:
-        if not slack_guard.first_time(ctx.engine, slack_guard.signature_key(signature), now):
+        if not slack_guard.first_time(ctx.guard_db, slack_guard.signature_key(signature), now):
             log.warning("ignored a signed request to %s sent again (a replay)", SLACK_PATH)
             return _handled_already(start_response)
-        if event_id and not slack_guard.first_time(ctx.engine, slack_guard.event_key(event_id), now):
+        if event_id and not slack_guard.first_time(ctx.guard_db, slack_guard.event_key(event_id), now):
             log.info("ignored Slack's retry %s of event %s: handled already",
                      environ.get("HTTP_X_SLACK_RETRY_NUM", "?"), event_id)
             return _handled_already(start_response)
@@ -224,7 +225,14 @@ def make_wsgi_app(ctx: AppContext, bolt_app: App | None) -> Callable:
 
 def create_server(wsgi_app: Callable, port: int, host: str = "0.0.0.0"):
     """A waitress server; call .run() to serve and .close() to stop. Port 0 picks a free port."""
+    import sys
+
     from waitress.server import create_server as waitress_server
+
+    # A thread that was waiting (a request back from the database, a socket read) gets the
+    # interpreter back within 1 ms instead of 5 while a check or a reply is busy computing:
+    # an ack passes through a dozen such waits.
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
     # poll() rather than select(): no 1024-descriptor ceiling, and a close() from another
     # thread (tests, shutdown) does not crash the loop.

@@ -292,6 +292,7 @@ def start_bot(settings, slack):
     for bot in running:
         bot.stop()
         bot.ctx.engine.dispose()
+        bot.ctx.guard_db.dispose()
 
 
 @pytest.fixture
