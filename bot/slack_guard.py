@@ -84,7 +84,7 @@ def guard_engine(database_url: str) -> Engine:
     so it must never queue behind work after ack (which may hold pooled connections while Slack is
     slow) nor wait long for a SQLite write (a source sync writes all its rows in one transaction).
     Past GUARD_WAIT_SECONDS the insert fails and the request is processed anyway (bot.web)."""
-    return make_engine(database_url, busy_timeout=GUARD_WAIT_SECONDS, pool_size=4, max_overflow=12,
+    return make_engine(database_url, busy_timeout=GUARD_WAIT_SECONDS, pool_size=16, max_overflow=8,
                        pool_timeout=GUARD_WAIT_SECONDS)
 
 
