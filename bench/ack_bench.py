@@ -27,6 +27,7 @@ import http.client
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -236,8 +237,18 @@ def server_main(args) -> None:
 
         def check() -> None:
             begun = time.perf_counter()
-            result = ctx.checker.run_check()
-            report.update(seconds=time.perf_counter() - begun, posted=len(result.posted), errors=result.source_errors)
+            if args.split:  # the check in its own process, as with `web` (RUN_SCHEDULER=false) + `worker`
+                env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack_url + "/api/",
+                       "DATABASE_URL": url, "ALERT_CHANNEL": CHANNEL, "STOCK_SOURCE": f"csv:{csv_path}"}
+                done = subprocess.run([sys.executable, "-m", "bot.cli", "check", "--force"], env=env, cwd=REPO_ROOT,
+                                      capture_output=True, text=True, check=False)
+                posted = re.search(r"posted (\d+) alerts", done.stdout)
+                report.update(seconds=time.perf_counter() - begun, posted=int(posted.group(1)) if posted else 0,
+                              errors=done.stderr.strip()[-300:] if done.returncode else None)
+            else:
+                result = ctx.checker.run_check()
+                report.update(seconds=time.perf_counter() - begun, posted=len(result.posted),
+                              errors=result.source_errors)
             until.touch()
 
         checking = threading.Thread(target=check, daemon=True)
@@ -273,6 +284,8 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=0.2, help="seconds between rounds")
     parser.add_argument("--below", type=float, default=0.01, help="share of SKUs that drop below their level")
     parser.add_argument("--slack-delay", type=float, default=0.0, help="seconds every Slack call takes")
+    parser.add_argument("--split", action="store_true",
+                        help="run the check in its own process (web + worker deployment) instead of the web process")
     parser.add_argument("--client", default="", help=argparse.SUPPRESS)
     parser.add_argument("--slack-url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--until-file", default="", help=argparse.SUPPRESS)
