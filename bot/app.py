@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Optional
 
 from slack_bolt import App, BoltResponse
@@ -21,6 +21,13 @@ from storage.db import init_db, make_engine
 
 log = logging.getLogger(__name__)
 
+# A listener only parses, calls ack() and hands what follows to BACKGROUND_WORKERS threads
+# (AppContext.after_ack), so a request's ack never waits behind another's slow Slack call, database
+# query or check. Listeners run in the request's waitress thread (bot.web.WEB_THREADS); Bolt's own
+# pool (LISTENER_WORKERS) is left for lazy listeners. Each covers 50 concurrent requests with room.
+LISTENER_WORKERS = 64
+BACKGROUND_WORKERS = 64
+
 
 def build_context(settings: Settings, engine: Optional[Engine] = None,
                   notifier: Optional[Notifier] = None) -> AppContext:
@@ -34,20 +41,26 @@ def build_context(settings: Settings, engine: Optional[Engine] = None,
 
 
 def build_app(settings: Settings, engine: Optional[Engine] = None,
-              listener_executor: Optional[Executor] = None) -> tuple[App, AppContext]:
-    """The Bolt app and its context. `listener_executor` is where listeners run after ack()
-    (default: Bolt's own pool); tests pass one they can wait on."""
+              listener_executor: Optional[Executor] = None,
+              background_executor: Optional[Executor] = None) -> tuple[App, AppContext]:
+    """The Bolt app and its context. `listener_executor` is where Bolt runs listeners (up to their
+    ack()), `background_executor` where their work after ack() runs (default: pools of
+    LISTENER_WORKERS and BACKGROUND_WORKERS threads); tests pass ones they can wait on."""
     client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
     ctx = build_context(settings, engine, SlackNotifier(client))
-    extra = {"listener_executor": listener_executor} if listener_executor is not None else {}
+    ctx.background = background_executor or ThreadPoolExecutor(BACKGROUND_WORKERS, thread_name_prefix="after-ack")
+    ctx.guard_engine = slack_guard.guard_engine(ctx.engine.url.render_as_string(hide_password=False))
+    listener_executor = listener_executor or ThreadPoolExecutor(LISTENER_WORKERS, thread_name_prefix="listener")
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
         # Verified at startup (auth.test) so a wrong token fails fast and loudly.
         token_verification_enabled=True,
-        # Listeners run after ack in Bolt's thread pool; Slack gets its answer at once.
-        process_before_response=False,
-        **extra,
+        # Listeners run in the request's own (waitress) thread and only parse, ack() and hand their
+        # work to ctx.background (AppContext.after_ack): the answer goes back the moment they return,
+        # with no hop to another pool and no polling for the ack (Bolt polls every 10 ms otherwise).
+        process_before_response=True,
+        listener_executor=listener_executor,
     )
 
     @app.middleware
@@ -70,7 +83,7 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
 
     def _first_time(key: str) -> bool:
         try:
-            return slack_guard.first_time(ctx.engine, key, repo.utcnow())
+            return slack_guard.first_time(ctx.guard_db, key, repo.utcnow())
         except Exception:  # the database is down: better to process than to drop what Slack sent
             log.warning("could not record a Slack event for de-duplication", exc_info=True)
             return True

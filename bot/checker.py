@@ -101,6 +101,8 @@ class Checker(SourceSync):
         # SKUs waiting for an immediate check (pushes, webhooks, commands); one worker drains them,
         # so a burst becomes a few checks instead of one thread each.
         self._soon: set[str] = set()
+        self._recompute_soon: set[str] = set()  # auto levels to recompute first (commands that change inputs)
+        self._soon_busy = False
         self._soon_changed = threading.Condition()
         self._soon_worker: Optional[threading.Thread] = None
 
@@ -112,28 +114,46 @@ class Checker(SourceSync):
         else:
             self.sender.drain()
 
-    def check_soon(self, skus: Iterable[str]) -> None:
-        """Check these SKUs as soon as possible, without making the caller wait."""
+    def check_soon(self, skus: Iterable[str], recompute: bool = False) -> None:
+        """Check these SKUs as soon as possible, without making the caller wait (never for the
+        check's lock). With `recompute`, their auto levels are recomputed first (and the SKUs
+        whose level moved are checked). Requests arriving meanwhile are coalesced."""
         with self._soon_changed:
-            self._soon.update(skus)
+            (self._recompute_soon if recompute else self._soon).update(skus)
             if self._soon_worker is None or not self._soon_worker.is_alive():
                 self._soon_worker = threading.Thread(target=self._drain_soon, daemon=True, name="check-soon")
                 self._soon_worker.start()
-            self._soon_changed.notify()
+            self._soon_changed.notify_all()
+
+    def wait_soon(self, timeout: float) -> bool:
+        """Wait until every queued immediate check (and recompute) is done; False on timeout."""
+        with self._soon_changed:
+            return self._soon_changed.wait_for(
+                lambda: not (self._soon or self._recompute_soon or self._soon_busy), timeout)
 
     def _drain_soon(self) -> None:
         while True:
             with self._soon_changed:
-                if not self._soon and not self._soon_changed.wait(timeout=30):
+                if not (self._soon or self._recompute_soon) and not self._soon_changed.wait(timeout=30):
                     self._soon_worker = None  # idle: let the thread end; the next push starts one
                     return
+            with self._lock:  # a check is running: what is queued meanwhile becomes one check after it
+                pass
+            with self._soon_changed:
                 skus, self._soon = sorted(self._soon), set()
-            if not skus:
-                continue
+                recompute, self._recompute_soon = sorted(self._recompute_soon), set()
+                self._soon_busy = bool(skus or recompute)
             try:
-                self.run_check(skus)
+                if recompute:
+                    self.recompute_auto(recompute)
+                if skus:
+                    self.run_check(skus)
             except Exception:  # keep draining: one failed check must not stop the next pushes' checks
-                log.exception("immediate check of %d SKUs failed", len(skus))
+                log.exception("immediate check of %d SKUs (%d recomputed) failed", len(skus), len(recompute))
+            finally:
+                with self._soon_changed:
+                    self._soon_busy = False
+                    self._soon_changed.notify_all()
 
     # ---- the check -------------------------------------------------------------------------
 
@@ -527,16 +547,18 @@ class Checker(SourceSync):
 
     # ---- nightly -------------------------------------------------------------------------------
 
-    def recompute_auto(self, skus: Optional[Sequence[str]] = None,
-                       now: Optional[datetime] = None) -> planning.RecomputeReport:
+    def recompute_auto(self, skus: Optional[Sequence[str]] = None, now: Optional[datetime] = None,
+                       check_now: bool = True) -> planning.RecomputeReport:
         """Recompute auto levels (nightly, or for SKUs just switched to auto), then check the SKUs
-        whose level moved, so a raised level alerts at once."""
+        whose level moved, so a raised level alerts at once (check_now=False: queued, check_soon)."""
         now = now or repo.utcnow()
         report = planning.recompute_auto(self.engine, self.settings, now, skus)
         log.info("auto thresholds: %d recomputed, %d changed, %d without sales history",
                  report.recomputed, len(report.changed), len(report.no_history))
-        if report.changed:
+        if report.changed and check_now:
             self.run_check(report.changed, now)
+        elif report.changed:
+            self.check_soon(report.changed)
         return report
 
     def prune_stock_history(self, now: Optional[datetime] = None) -> int:

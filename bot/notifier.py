@@ -236,6 +236,13 @@ _SLACK_DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
 _SLACK_REF = re.compile(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>")
 
 
+def _element_label(element: dict) -> str:
+    """A button's text, or a menu's placeholder with a ▾."""
+    if element.get("text"):
+        return element["text"].get("text", "")
+    return (element.get("placeholder") or {}).get("text", "…") + " ▾"
+
+
 def blocks_as_text(blocks: Optional[list], fallback: str) -> str:
     """Render Block Kit roughly as Slack shows it, for the terminal."""
     if not blocks:
@@ -250,7 +257,7 @@ def blocks_as_text(blocks: Optional[list], fallback: str) -> str:
         if kind == "context":
             lines.extend(element.get("text", "") for element in block["elements"])
         if kind == "actions":
-            lines.append("  " + "  ".join(f"[ {element['text']['text']} ]" for element in block["elements"]))
+            lines.append("  " + "  ".join(f"[ {_element_label(element)} ]" for element in block["elements"]))
     text = "\n".join(lines)
     return unescape(_SLACK_REF.sub(r"@\1", _SLACK_DATE.sub(r"\1", text)))
 

@@ -236,7 +236,16 @@ class Sender:
                 return
             session.refresh(entry)
             try:
-                ts = self._call(session, entry, now)
+                send = self._prepare(session, entry, now)
+            except Exception:  # a bug in rendering: nothing was sent, so nothing is in doubt
+                log.exception("could not render outbox entry %s (%s)", entry.id, entry.kind)
+                entry.in_flight_at, entry.error = None, "render_failed"
+                entry.next_try_at = now + retry_delay(entry.attempts)
+                session.add(entry)
+                session.commit()
+                return
+            try:
+                ts = send() if send is not None else None
             except NotifyError as exc:
                 self._refused(session, entry, str(exc), now)
                 return
@@ -274,12 +283,12 @@ class Sender:
             self._retry_later(entry.id, exc.__class__.__name__, in_doubt=True)
             return _UNKNOWN
 
-    def _call(self, session: Session, entry: OutboxEntry, now: datetime) -> Optional[str]:
-        """Render and send one entry. Returns the new message's ts for posts; None when nothing was due."""
+    def _prepare(self, session: Session, entry: OutboxEntry, now: datetime) -> Optional[Callable[[], Optional[str]]]:
+        """Render one entry; returns the call that sends it (it returns the new message's ts for
+        posts), or None when nothing is left to send. Rendering fails before any call is made."""
         handler = outbox.EXTERNAL.get(entry.kind)
         if handler is not None:  # not Slack: e-mail, a chat robot, a webhook (bot.outbox.EXTERNAL)
-            handler(session, entry, self.settings, now)
-            return None
+            return lambda: handler(session, entry, self.settings, now)
         payload = json.loads(entry.payload) if entry.payload else {}
         metadata = outbox_metadata(entry.id)
         if entry.kind in (outbox.POST_ALERT, outbox.UPDATE_ALERT):
@@ -290,33 +299,31 @@ class Sender:
             message = messages.alert_message(self.lang, alert_view(session, self.settings, alert,
                                                                    max(now, alert.posted_at)))
             if entry.kind == outbox.UPDATE_ALERT:
-                self.notifier.update(alert.channel, alert.ts, message["text"], message["blocks"])
-                return None
-            return self.notifier.post(alert.channel, message["text"], message["blocks"], metadata=metadata)
+                return lambda: self.notifier.update(alert.channel, alert.ts, message["text"], message["blocks"])
+            return lambda: self.notifier.post(alert.channel, message["text"], message["blocks"], metadata=metadata)
         if entry.kind in (outbox.POST_DIGEST, outbox.UPDATE_DIGEST):
             digest = session.get(Digest, entry.digest_id)
             if digest is None or (entry.kind == outbox.POST_DIGEST) == bool(digest.ts):
                 return None
             message = digests.digest_message(self.lang, digest_view(session, digest))
             if entry.kind == outbox.UPDATE_DIGEST:
-                self.notifier.update(digest.channel, digest.ts, message["text"], message["blocks"])
-                return None
-            return self.notifier.post(digest.channel, message["text"], message["blocks"], metadata=metadata)
+                return lambda: self.notifier.update(digest.channel, digest.ts, message["text"], message["blocks"])
+            return lambda: self.notifier.post(digest.channel, message["text"], message["blocks"], metadata=metadata)
         if entry.kind == outbox.DIGEST_FILE:
             digest = session.get(Digest, entry.digest_id)
             if digest is None or not digest.ts:
                 return None
             view = digest_view(session, digest)
             filename, title, comment = digests.digest_file_names(self.lang, view)
-            self.notifier.upload(digest.channel, filename, digests.digest_csv(view.rows), title,
-                                 thread_ts=digest.ts, comment=comment)
-            return None
+            content = digests.digest_csv(view.rows)
+            return lambda: self.notifier.upload(digest.channel, filename, content, title, thread_ts=digest.ts,
+                                                comment=comment)
         thread = self._thread_ts(session, entry)
         if entry.kind in (outbox.REPLY, outbox.DIGEST_LIST) and thread is None:
             log.info("outbox entry %s: its alert was never posted; the reply is dropped", entry.id)
             return None
-        return self.notifier.post(entry.channel, payload.get("text", ""), payload.get("blocks"), thread_ts=thread,
-                                  metadata=metadata)
+        return lambda: self.notifier.post(entry.channel, payload.get("text", ""), payload.get("blocks"),
+                                          thread_ts=thread, metadata=metadata)
 
     @staticmethod
     def _thread_ts(session: Session, entry: OutboxEntry) -> Optional[str]:

@@ -30,6 +30,7 @@ from typing import Optional
 from sqlalchemy.engine import Engine
 
 from storage import repo
+from storage.db import make_engine
 from storage.db import session as open_session
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,18 @@ def event_id_of(body: bytes, content_type: str) -> Optional[str]:
         return None  # Bolt refuses it with a 400
     event_id = payload.get("event_id") if isinstance(payload, dict) else None
     return event_id[:100] if isinstance(event_id, str) and event_id else None
+
+
+GUARD_WAIT_SECONDS = 0.15
+
+
+def guard_engine(database_url: str) -> Engine:
+    """The request guard's own connections: every Slack request records its key here before its ack,
+    so it must never queue behind work after ack (which may hold pooled connections while Slack is
+    slow) nor wait long for a SQLite write (a source sync writes all its rows in one transaction).
+    Past GUARD_WAIT_SECONDS the insert fails and the request is processed anyway (bot.web)."""
+    return make_engine(database_url, busy_timeout=GUARD_WAIT_SECONDS, pool_size=16, max_overflow=8,
+                       pool_timeout=GUARD_WAIT_SECONDS)
 
 
 def first_time(engine: Engine, key: str, now: datetime) -> bool:

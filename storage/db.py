@@ -10,11 +10,14 @@ from sqlmodel import Session, SQLModel, create_engine
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, busy_timeout: float = 30, **pool_options) -> Engine:
+    """`busy_timeout`: how long a SQLite write waits for another's transaction; `pool_options`
+    (pool_size, pool_timeout ...) go to SQLAlchemy's connection pool."""
     if database_url.startswith("sqlite"):
         engine = create_engine(
             database_url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": busy_timeout},
+            **pool_options,
         )
 
         @event.listens_for(engine, "connect")
@@ -26,7 +29,7 @@ def make_engine(database_url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(database_url, pool_pre_ping=True)
+    return create_engine(database_url, pool_pre_ping=True, **pool_options)
 
 
 def init_db(engine: Engine) -> None:

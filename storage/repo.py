@@ -733,8 +733,9 @@ def raw_below_threshold_query() -> str:
 def record_delivery(session: Session, key: str, now: datetime) -> bool:
     """Record `key` (commits); False when it was recorded before, by this or any process sharing the
     database: the primary key decides, so two processes cannot both see it first."""
-    session.add(WebhookDelivery(key=key[:128], received_at=now))
+    # A plain INSERT, not the ORM's unit of work: every Slack request passes here before its ack.
     try:
+        session.execute(WebhookDelivery.__table__.insert().values(key=key[:128], received_at=now))
         session.commit()
     except IntegrityError:
         session.rollback()

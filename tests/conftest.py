@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import text
 
-from bot.app import build_app
+from bot.app import BACKGROUND_WORKERS, LISTENER_WORKERS, build_app
 from bot.config import Settings, normalize_database_url
 from bot.web import create_server, make_wsgi_app
 from storage.db import init_db, make_engine
@@ -68,10 +68,11 @@ def wait_until(condition, timeout: float = 5.0):
 
 
 class ListenerPool(ThreadPoolExecutor):
-    """Bolt's listener pool, countable: tests wait for the work a listener does after ack()."""
+    """Bolt's listener pool (or the pool of work after ack()), countable: tests wait for the work a
+    listener does after ack(). Sized as in production (bot.app)."""
 
-    def __init__(self) -> None:
-        super().__init__(max_workers=10, thread_name_prefix="listener")
+    def __init__(self, max_workers: int = LISTENER_WORKERS, name: str = "listener") -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=name)
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
 
@@ -92,6 +93,11 @@ class ListenerPool(ThreadPoolExecutor):
         _, not_done = wait(pending, timeout=timeout)
         assert not not_done, f"{len(not_done)} listener(s) still running after {timeout}s"
 
+    @property
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._pending
+
 
 class RunningBot:
     """The real app (Bolt + listeners + checker) behind a real waitress server."""
@@ -99,7 +105,9 @@ class RunningBot:
     def __init__(self, settings: Settings, engine, slack: SlackServer) -> None:
         self.settings, self.slack = settings, slack
         self.listeners = ListenerPool()
-        self.app, self.ctx = build_app(settings, engine, listener_executor=self.listeners)
+        self.background = ListenerPool(BACKGROUND_WORKERS, "after-ack")
+        self.app, self.ctx = build_app(settings, engine, listener_executor=self.listeners,
+                                       background_executor=self.background)
         self.server = create_server(make_wsgi_app(self.ctx, self.app), port=0, host="127.0.0.1")
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -115,10 +123,19 @@ class RunningBot:
         self.thread.join(timeout=5)
         self.server.task_dispatcher.shutdown()
         self.listeners.shutdown(wait=True, cancel_futures=True)
+        self.background.shutdown(wait=True, cancel_futures=True)
 
-    def settle(self) -> None:
-        """Wait until every listener has finished what it does after ack() (replies, immediate checks)."""
-        self.listeners.wait_idle()
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every listener has finished what it does after ack() (replies), and the
+        immediate checks and recomputes they queued are done."""
+        deadline = time.monotonic() + timeout
+        while True:  # each stage can start work for the next: go round until all are idle at once
+            self.listeners.wait_idle(max(deadline - time.monotonic(), 0.01))
+            self.background.wait_idle(max(deadline - time.monotonic(), 0.01))
+            assert self.checker.wait_soon(max(deadline - time.monotonic(), 0.01)), \
+                f"immediate checks still running after {timeout}s"
+            if self.listeners.idle and self.background.idle:
+                return
 
     def post_signed(self, body: str, content_type: str = "application/x-www-form-urlencoded",
                     headers: Optional[dict] = None) -> HttpResult:
@@ -286,6 +303,7 @@ def start_bot(settings, slack):
     for bot in running:
         bot.stop()
         bot.ctx.engine.dispose()
+        bot.ctx.guard_db.dispose()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 from urllib.parse import parse_qs, quote
 
 BOT_TOKEN = "xoxb-test-token-not-real"
@@ -59,6 +59,26 @@ def _element_problem(element: dict) -> bool:
     return (len(element.get("text", {}).get("text", "")) > BUTTON_TEXT_MAX
             or len(element.get("value", "")) > BUTTON_VALUE_MAX)
 APP_TOKEN = "xapp-1-test-token-not-real"  # app-level token: only apps.connections.open accepts it
+ALL_CALLS = "*"  # slow(): every Web API method and response_url
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # Slack never refuses a connection: 50+ concurrent replies must all get in
+
+    def handle_error(self, request, client_address):  # a client killed mid-call (the crash tests): not news
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
+@dataclass
+class Faults:
+    delays: dict[str, float] = field(default_factory=dict)  # method (or ALL_CALLS) -> seconds
+    outage: bool = False  # every Web API call answers HTTP 500
+    outage_responses: bool = False  # ...and every response_url post
+    channels: dict[str, tuple[Optional[str], float]] = field(default_factory=dict)  # channel -> (error, seconds)
+    held: dict[str, int] = field(default_factory=dict)  # method -> calls being delayed right now
 
 
 @dataclass
@@ -86,20 +106,11 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request, client_address):  # a client killed mid-call (the crash tests): not news
-        import sys
-
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
-
-
 class SlackServer:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], dict] = {}  # (channel, ts) -> latest message
         self.metadata: dict[tuple[str, str], dict] = {}  # (channel, ts) -> message metadata it was posted with
-        self.outage = False  # every Web API call answers HTTP 500 (Slack down)
         self.failures: dict[str, str] = {}  # method -> Slack error code to answer with
         self.failing_channels: set[str] = set()  # channel_not_found
         self.archived_channels: set[str] = set()  # is_archived
@@ -112,10 +123,11 @@ class SlackServer:
         self.uploads: dict[str, Upload] = {}
         # method -> [calls still to answer 429, Retry-After value]: Slack's rate limiting
         self.rate_limits: dict[str, list] = {}
+        self._faults = Faults()  # a slow or broken Slack: see slow(), outage(), channel_fault()
         self._last_ts = 0
         self._upload_ids = itertools.count(1)
         self._changed = threading.Condition()
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -364,6 +376,67 @@ class SlackServer:
             limit[0] -= 1
             return limit[1]
 
+    # ---- faults: a slow Slack, an outage, one broken channel ---------------------------------
+
+    def slow(self, seconds: float, methods: Optional[Iterable[str]] = None) -> None:
+        """Every answer to these methods (None: every Web API call and every response_url post)
+        waits `seconds` first; 0 takes the delay away again."""
+        with self._changed:
+            for method in (ALL_CALLS,) if methods is None else tuple(methods):
+                if seconds:
+                    self._faults.delays[method] = seconds
+                else:
+                    self._faults.delays.pop(method, None)
+
+    def outage(self, on: bool = True, responses: bool = False) -> None:
+        """Slack is down: every Web API call (and with `responses`, every response_url post) gets HTTP 500."""
+        with self._changed:
+            self._faults.outage, self._faults.outage_responses = on, on and responses
+
+    def channel_fault(self, channel: str, error: Optional[str] = "channel_not_found", seconds: float = 0.0) -> None:
+        """Calls about one channel (posts, updates, conversations.info, file shares) wait `seconds`
+        and then, unless `error` is None, fail with that Slack error code."""
+        with self._changed:
+            self._faults.channels[channel] = (error, seconds)
+
+    def clear_faults(self) -> None:
+        """No more faults (calls being delayed still finish their wait)."""
+        with self._changed:
+            held, self._faults = self._faults.held, Faults()
+            self._faults.held = held
+
+    def in_flight(self, method: str) -> int:
+        """How many calls of `method` have arrived and are being delayed right now."""
+        with self._changed:
+            return self._faults.held.get(method, 0)
+
+    def _faulty(self, handler, method: str, params: dict) -> bool:
+        """Apply the faults to one call; True when it has been answered (an error) already."""
+        with self._changed:
+            faults = self._faults
+            delay = faults.delays.get(method, faults.delays.get(ALL_CALLS, 0.0))
+            channel = str(params.get("channel") or params.get("channel_id") or "")
+            error, channel_delay = faults.channels.get(channel, (None, 0.0))
+            down = faults.outage_responses if method == "response_url" else faults.outage
+        delay = max(delay, channel_delay)
+        if delay:
+            with self._changed:
+                self._faults.held[method] = self._faults.held.get(method, 0) + 1
+            try:
+                time.sleep(delay)
+            finally:
+                with self._changed:
+                    self._faults.held[method] -= 1
+        if down:
+            self._record(method, params, handler.path)
+            handler._send(500, "application/json; charset=utf-8", b'{"ok": false, "error": "fatal_error"}')
+            return True
+        if error and method != "response_url":
+            self._record(method, params, handler.path)
+            handler._send(200, "application/json; charset=utf-8", json.dumps({"ok": False, "error": error}).encode())
+            return True
+        return False
+
     def _handler_class(self):
         server = self
 
@@ -393,10 +466,9 @@ class SlackServer:
                         params.get("token") == token
                 if server.slow_seconds and method != "response_url":
                     time.sleep(server.slow_seconds)
-                server._record(method, params, self.path)
-                if server.outage and method != "response_url":
-                    self._send(500, "text/html; charset=utf-8", b"<html>Slack is down</html>")
+                if server._faulty(self, method, params):
                     return
+                server._record(method, params, self.path)
                 retry_after = server._limited(method)
                 if retry_after is not None:
                     self._send(429, "application/json; charset=utf-8", b'{"ok": false, "error": "ratelimited"}',
@@ -411,10 +483,9 @@ class SlackServer:
                 if path.startswith("/api/"):  # slack_sdk sends some methods (files.info) as GET
                     method = path.rsplit("/", 1)[-1]
                     params = {k: v[0] for k, v in parse_qs(query).items()}
-                    server._record(method, params, self.path)
-                    if server.outage:
-                        self._send(500, "text/html; charset=utf-8", b"<html>Slack is down</html>")
+                    if server._faulty(self, method, params):
                         return
+                    server._record(method, params, self.path)
                     retry_after = server._limited(method)
                     if retry_after is not None:
                         self._send(429, "application/json; charset=utf-8", b'{"ok": false, "error": "ratelimited"}',
@@ -455,3 +526,19 @@ class SlackServer:
                 self.wfile.write(body)
 
         return Handler
+
+
+def serve_forever_from_the_command_line() -> None:
+    """`python -m tests.slack_server [DELAY]`: a loopback Slack in its own process (for benches, so it
+    does not share the measured process's GIL); prints its URL, then serves until killed."""
+    import sys
+
+    server = SlackServer().start()
+    if len(sys.argv) > 1 and float(sys.argv[1]):
+        server.slow(float(sys.argv[1]))
+    print(server.url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    serve_forever_from_the_command_line()

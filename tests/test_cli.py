@@ -58,7 +58,9 @@ def test_demo_runs_without_slack(tmp_path):
     assert "Acknowledged by" in out and "recovered: available 3,000" in out
     assert "days* of cover" in out and "Suggested reorder" in out  # alerts carry the outlook
     assert "reorder point *1,500* (critical 1,050)" in out  # the seed formula, step 8
-    assert out.count("🤖 Auto level: steady demand, 98% service, lead 7 days") == 6  # step 9: by demand class
+    # step 9: by demand class (the demo's weekday pattern depends on today's date: how many read as
+    # steady, and whether a trend shows, moves with it; all six get a level)
+    assert out.count("🤖 Auto level: ") == 6 and "🤖 Auto level: steady demand, 98% service, lead 7 days" in out
     assert (tmp_path / "stockbot-demo.db").exists()
 
 

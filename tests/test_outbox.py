@@ -117,14 +117,14 @@ def test_a_slack_outage_loses_nothing_and_posts_nothing_twice(start_bot, slack, 
     bot = start_bot()
     _thresholds(bot, {f"SKU-{n}": 100 for n in range(4)})
     bot.checker.sender.start()  # as `stockbot run` does
-    slack.outage = True  # every Web API call answers HTTP 500
+    slack.outage()  # every Web API call answers HTTP 500
     write_stock(stock_file, {f"SKU-{n}": 10 for n in range(4)})
     assert len(bot.checker.run_check().posted) == 4
     slack.wait_for("chat.postMessage", count=4)  # tried
     health = http("GET", bot.url + "/healthz").json()
     assert health["ok"] and health["outbox"]["backlog"] == 4
     time.sleep(1)
-    slack.outage = False  # the retries (2 s, 4 s, … at most 2 minutes apart) get through
+    slack.outage(False)  # the retries (2 s, 4 s, … at most 2 minutes apart) get through
     wait_until(lambda: len(slack.messages) == 4, timeout=20)
     assert bot.checker.sender.wait_idle()
     delivered = [ts for (channel, ts) in slack.messages if channel == ALERT_CHANNEL]

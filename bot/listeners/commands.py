@@ -168,11 +168,13 @@ def _threshold(ctx, request, user: str, respond, client=None) -> None:
             text = replies.threshold_saved(lang, repo.get_threshold(session, request.sku), old)
             if was_auto:
                 text += "\n" + t(lang, "reply.auto_was_off").strip()
-            # End the read transaction before talking to Slack and waiting for the checker's lock:
-            # an idle transaction held meanwhile blocks DDL and can deadlock with a running check.
+            # End the read transaction before talking to Slack: an idle transaction held meanwhile
+            # blocks DDL and keeps a pooled connection from the requests still to be acknowledged.
             session.close()
             respond(text=text)
-            ctx.checker.run_check([request.sku])  # alert right away if already below the new level
+            # Alert right away if already below the new level: queued (coalesced) behind a running
+            # check, never waited for here.
+            ctx.checker.check_soon([request.sku])
         elif isinstance(request, parse.ThresholdGet):
             found = repo.get_threshold(session, request.sku)
             respond(text=replies.threshold_shown(lang, found, repo.get_plan(session, request.sku)) if found
@@ -221,7 +223,7 @@ def _stock(ctx, request, respond) -> None:
                                           "name": None, "source": "manual", "read_at": repo.utcnow()}])
             respond(text=t(lang, "reply.stock_saved", sku=request.sku, available=f"{request.available:,}",
                                    warehouse=f" @ {warehouse}" if warehouse else ""))
-            ctx.checker.run_check([request.sku])  # a manual count is checked at once
+            ctx.checker.check_soon([request.sku])  # a manual count is checked at once (queued)
             return
         threshold = repo.get_threshold(session, request.sku)
         if not rows:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from slack_bolt import App
@@ -12,8 +11,6 @@ from bot.core.tiers import Tier, level_for
 from bot.messages import HomeRow, home_view
 from storage import repo
 from storage.db import session as open_session
-
-log = logging.getLogger(__name__)
 
 HOME_ROWS = 20
 
@@ -32,9 +29,8 @@ def build_home(ctx) -> dict:
 def register(app: App, ctx) -> None:
     @app.event("app_home_opened")
     def home_opened(event, client):
+        # Events are acknowledged by Bolt before this runs; the work goes to the background pool.
         if event.get("tab", "home") != "home":
             return
-        try:
-            client.views_publish(user_id=event["user"], view=build_home(ctx))
-        except Exception:
-            log.exception("could not publish the App Home")
+        ctx.in_background("publishing the App Home",
+                          lambda: client.views_publish(user_id=event["user"], view=build_home(ctx)))

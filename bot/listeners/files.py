@@ -51,16 +51,21 @@ def register(app: App, ctx) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or \
                 event.get("subtype") not in (None, "file_share"):
             return
-        shared = event.get("files") or []
-        channel = event.get("channel", "")
-        if not shared:
-            client.chat_postMessage(channel=channel, text=t(ctx.lang, "import.dm_help"))
-            return
-        if not ctx.settings.may_edit_stock(event.get("user", "")):
-            client.chat_postMessage(channel=channel, thread_ts=event.get("ts"),
-                                    text=replies.not_stock_editor(ctx.lang, ctx.settings))
-            return
-        text = (event.get("text") or "").lower()
-        kind = SALES if any(word in text for word in SALES_WORDS) else STOCK
-        for item in shared:
-            import_shared_file(ctx, client, item, kind, channel=channel, thread_ts=event.get("ts"))
+        # Bolt acknowledged the event already; Slack calls and the import run in the background pool.
+        ctx.in_background("a direct message", lambda: _direct_message(ctx, event, client))
+
+
+def _direct_message(ctx, event: dict, client) -> None:
+    shared = event.get("files") or []
+    channel = event.get("channel", "")
+    if not shared:
+        client.chat_postMessage(channel=channel, text=t(ctx.lang, "import.dm_help"))
+        return
+    if not ctx.settings.may_edit_stock(event.get("user", "")):
+        client.chat_postMessage(channel=channel, thread_ts=event.get("ts"),
+                                text=replies.not_stock_editor(ctx.lang, ctx.settings))
+        return
+    text = (event.get("text") or "").lower()
+    kind = SALES if any(word in text for word in SALES_WORDS) else STOCK
+    for item in shared:
+        import_shared_file(ctx, client, item, kind, channel=channel, thread_ts=event.get("ts"))

@@ -117,7 +117,7 @@ def _apply(ctx, body: dict, respond) -> None:
     auto_off = t(lang, "reply.auto_was_off") if was_auto else ""
     respond(text=t(lang, "reply.applied", sku=sku, warning=qty(warning), critical=qty(critical), auto_off=auto_off),
             response_type="ephemeral", replace_original=False)
-    ctx.checker.run_check([sku])
+    ctx.checker.check_soon([sku])  # queued: a running check is never waited for
 
 
 # ---- /threshold auto and lead --------------------------------------------------------------
@@ -156,7 +156,9 @@ def auto(ctx, request: parse.ThresholdAuto, respond) -> None:
     if not request.on:
         respond(text=t(lang, "reply.auto_off", count=qty(len(skus)), skus=_sku_list(skus)))
         return
-    report = ctx.checker.recompute_auto(skus)
+    # The reply shows the new levels, so they are computed here (no check lock involved); the
+    # check of the SKUs whose level moved is queued.
+    report = ctx.checker.recompute_auto(skus, check_now=False)
     lines = [t(lang, "reply.auto_on", count=qty(len(skus)), skus=_sku_list(skus))]
     waiting = set(report.no_history)
     with open_session(ctx.engine) as session:
@@ -189,7 +191,7 @@ def lead(ctx, request: parse.ThresholdLead, respond) -> None:
                          t(lang, "reply.lead_cover", cover=plan.target_cover_days) if plan.target_cover_days else ""])
     respond(text=t(lang, "reply.lead_saved", sku=request.sku, lead=request.lead_days, extra=extra))
     if is_auto:
-        ctx.checker.recompute_auto([request.sku])
+        ctx.checker.check_soon([request.sku], recompute=True)
 
 
 # ---- /campaign -----------------------------------------------------------------------------
@@ -207,8 +209,8 @@ def _campaign_fields(lang: str, campaign: Campaign) -> dict:
 def _recompute_for(ctx, target: str) -> None:
     with open_session(ctx.engine) as session:
         skus = _target_skus(session, target)
-    if skus:
-        ctx.checker.recompute_auto(skus)
+    if skus:  # the reply does not show levels: recompute and check queued, coalesced with others
+        ctx.checker.check_soon(skus, recompute=True)
 
 
 def campaign(ctx, request, user: str, respond) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from slack_bolt import App
 
 from bot import replies
@@ -16,8 +14,6 @@ from bot.messages import IMPORT_MODAL_CALLBACK, REORDER_MODAL_CALLBACK, command_
 from storage import repo
 from storage.db import session as open_session
 from storage.models import Alert
-
-log = logging.getLogger(__name__)
 
 
 def _field(values: dict, block: str, key: str):
@@ -42,9 +38,13 @@ def register(app: App, ctx) -> None:
             return
         ack()  # closes the modal; the result arrives as a direct message
         kind = view.get("private_metadata") if view.get("private_metadata") in KINDS else STOCK
-        for shared in chosen:
-            # Posting to the user's id lands in the bot's DM with them.
-            import_shared_file(ctx, client, shared, kind, channel=user)
+
+        def work():
+            for shared in chosen:
+                # Posting to the user's id lands in the bot's DM with them.
+                import_shared_file(ctx, client, shared, kind, channel=user)
+
+        ctx.in_background("import from the modal", work)
 
     @app.view(REORDER_MODAL_CALLBACK)
     def reorder_submitted(ack, body, view):
@@ -74,10 +74,11 @@ def register(app: App, ctx) -> None:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        try:
+
+        def work():  # the modal is closed already: on an error the alert thread simply gets no note
             with open_session(ctx.engine) as session:
                 alert = session.get(Alert, alert_id)
             if alert is not None:
                 ctx.checker.record_reorder(alert.sku, quantity, eta, note, user)
-        except Exception:  # the modal is closed already; the alert thread simply gets no note
-            log.exception("recording a reorder from the modal failed")
+
+        ctx.in_background("recording a reorder from the modal", work)
