@@ -176,8 +176,10 @@ class Checker(SourceSync):
                     session.commit()
         self.deliver()
         if report.posted or report.recovered or report.reminded:
-            log.info("check: %d SKUs needed a look, posted %d alerts (%d digests), reminded %d, recovered %d",
-                     report.evaluated, len(report.posted), report.digests, report.reminded, report.recovered)
+            more = len(report.posted) - 20
+            shown = ", ".join(report.posted[:20]) + (f" and {more} more" if more > 0 else "")
+            log.info("check: %d SKUs needed a look, posted %d alerts (%d digests) [%s], reminded %d, recovered %d",
+                     report.evaluated, len(report.posted), report.digests, shown, report.reminded, report.recovered)
         return report
 
     def _decide_batch(self, batch: list[repo.Candidate], now: datetime, remind_after: timedelta,
