@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, files, plans, views
+from bot.listeners import actions, commands, events, files, plans, purchase, views
 
 
 def register_listeners(app: App, ctx) -> None:
@@ -14,4 +14,5 @@ def register_listeners(app: App, ctx) -> None:
     events.register(app, ctx)
     files.register(app, ctx)
     plans.register(app, ctx)
+    purchase.register(app, ctx)
     actions.register_fallback(app, ctx)  # last: only what nothing above handles
