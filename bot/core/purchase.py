@@ -85,7 +85,7 @@ def tokens(text: Optional[str]) -> list[str]:
         raise CommandError("too_long", length=len(text), max=MAX_TEXT)
     if text.count('"') % 2:
         raise CommandError("unclosed_quote")
-    return [quoted if quoted is not None else word for quoted, word in _TOKEN.findall(text)]
+    return [match.group(1) if match.group(1) is not None else match.group(2) for match in _TOKEN.finditer(text)]
 
 
 def parse_supplier_name(raw: Optional[str]) -> str:
