@@ -20,7 +20,7 @@ PURCHASE_STRINGS: dict[str, dict[str, str]] = {
         "purchase.reason": "_Why:_ {reason}",
         "purchase.requested_by": "Requested by {user} {when}",
         "purchase.approved": "✅ Approved by {user} {when} · *{po}*",
-        "purchase.sent_to": "📧 PO sent to {email} · ETA {eta}",
+        "purchase.sent_to": "📧 The PO goes to {email} by e-mail · ETA {eta}",
         "purchase.rejected": "❌ Rejected by {user} {when}: {reason}",
         "purchase.supplier_removed": "(removed supplier)",
         # the modals
@@ -122,7 +122,7 @@ PURCHASE_STRINGS: dict[str, dict[str, str]] = {
         "purchase.reason": "_原因：_ {reason}",
         "purchase.requested_by": "{user} 于 {when} 申请",
         "purchase.approved": "✅ {user} 于 {when} 批准 · *{po}*",
-        "purchase.sent_to": "📧 采购单已发送至 {email} · 预计到货 {eta}",
+        "purchase.sent_to": "📧 采购单将通过邮件发送至 {email} · 预计到货 {eta}",
         "purchase.rejected": "❌ {user} 于 {when} 驳回：{reason}",
         "purchase.supplier_removed": "（已删除的供应商）",
         "purchase.modal_title": "申请采购",
