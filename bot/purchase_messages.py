@@ -254,6 +254,10 @@ def po_xlsx(lang: str, po: PurchaseOrder) -> bytes:
         cell.font = Font(bold=True)
     for line in po.lines:
         sheet.append([line.sku, line.name or "", line.quantity, line.unit_cost, line.total])
+    for row in sheet.iter_rows():
+        for cell in row:  # a name like "=HYPERLINK(…)" from an ERP stays text, never a formula
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
     sheet.append(["", "", "", str(t(lang, "po.col.total")), po_total(po.lines)])
     for column, width in zip("ABCDE", (20, 40, 12, 12, 14)):
         sheet.column_dimensions[column].width = width

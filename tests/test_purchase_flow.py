@@ -287,3 +287,13 @@ def test_batch_posts_one_po_per_supplier(buyer_bot, slack, stock_file, smtp, erp
     assert set(ordered) == {"A2", "B1"} and {r.note for r in ordered.values()} == {beta.po_number}
     assert all(r.eta == repo.utcnow().date() + timedelta(days=30) for r in ordered.values())
     assert requests(bot)[0].status == "requested"  # Acme's PO still waits
+
+
+@pytest.mark.parametrize("action", ["purchase_request", "approve_purchase", "reject_purchase"])
+@pytest.mark.parametrize("value", ["abc", "0", "99999999999", "77"])
+def test_tampered_or_stale_buttons_change_nothing(buyer_bot, slack, action, value):
+    result = buyer_bot.action(action, value, user=BOSS, channel=BUY_CHANNEL)
+    assert result.status == 200
+    text = slack.wait_for_response(result.response_key)["text"]
+    assert "no longer exists" in text
+    assert slack.of("views.open") == [] and requests(buyer_bot) == []

@@ -163,3 +163,22 @@ def test_purchase_maths():
     assert lines[0].total == 3.31 and core.po_total(lines) == 3.31 and core.po_total(lines[1:]) is None
     assert core.parse_purchase('batch "Acme Co"') == core.PurchaseBatch("Acme Co")
     assert core.parse_purchase("") == core.parse_purchase("help")
+
+
+def test_po_workbook_keeps_outside_text_as_text():
+    import io
+    from datetime import date
+
+    from openpyxl import load_workbook
+
+    from bot import purchase_messages as pm
+
+    po = pm.PurchaseOrder("PO-20260701-3", "=cmd|' /C calc'!A0", "Acme Co", "a@b.example", "CNY",
+                          [core.PoLine("SKU1", '=HYPERLINK("http://evil.example","x")', 2, 1.5)],
+                          date(2026, 7, 1), date(2026, 7, 15))
+    book = load_workbook(io.BytesIO(pm.po_xlsx("en", po)))
+    cells = [cell for row in book.active.iter_rows() for cell in row if isinstance(cell.value, str)]
+    assert all(cell.data_type == "s" for cell in cells)
+    values = [cell.value for cell in cells]
+    assert '=HYPERLINK("http://evil.example","x")' in values and "=cmd|' /C calc'!A0" in values
+    assert "Deliver by" in values and "2026-07-15" in values
