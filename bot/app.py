@@ -9,7 +9,7 @@ from typing import Optional
 from slack_bolt import App, BoltResponse
 from sqlalchemy.engine import Engine
 
-from bot import slack_guard
+from bot import purchases, slack_guard  # noqa: F401  (purchases: registers its outbox kinds)
 from bot.checker import Checker
 from bot.config import Settings
 from bot.context import AppContext

@@ -506,20 +506,27 @@ class Checker(SourceSync):
         """Store a reorder; if the SKU has an open alert, show it there and in its thread."""
         now = now or repo.utcnow()
         with open_session(self.engine) as session:
-            # A NUL would store on SQLite and fail on Postgres; a modal's line breaks are kept.
-            note = clean_text(note, keep_newlines=True).strip() or None if note else None
-            reorder = Reorder(sku=sku, quantity=quantity, eta=eta, note=note, created_by=user, created_at=now)
-            session.add(reorder)
-            episode = repo.open_episode(session, sku)
-            if episode is not None:
-                alerts = repo.alerts_for_episodes(session, [episode.id])[episode.id]
-                for alert in alerts:
-                    outbox.update_alert(session, alert, now)
-                if alerts:
-                    view = messages.ReorderView(quantity, eta, user, note=note)
-                    outbox.reply(session, alerts[0], messages.reorder_reply_text(self.lang, sku, view), now)
+            reorder = self.write_reorder(session, sku, quantity, eta, note, user, now)
             session.commit()
         self.deliver()
+        return reorder
+
+    def write_reorder(self, session: Session, sku: str, quantity: int, eta, note: Optional[str], user: str,
+                      now: datetime) -> Reorder:
+        """record_reorder in the caller's transaction (an approved purchase order stores its
+        reorders with its own changes); the caller commits and delivers."""
+        # A NUL would store on SQLite and fail on Postgres; a modal's line breaks are kept.
+        note = clean_text(note, keep_newlines=True).strip() or None if note else None
+        reorder = Reorder(sku=sku, quantity=quantity, eta=eta, note=note, created_by=user, created_at=now)
+        session.add(reorder)
+        episode = repo.open_episode(session, sku)
+        if episode is not None:
+            alerts = repo.alerts_for_episodes(session, [episode.id])[episode.id]
+            for alert in alerts:
+                outbox.update_alert(session, alert, now)
+            if alerts:
+                view = messages.ReorderView(quantity, eta, user, note=note)
+                outbox.reply(session, alerts[0], messages.reorder_reply_text(self.lang, sku, view), now)
         return reorder
 
     def cancel_reorders(self, sku: str, now: Optional[datetime] = None) -> int:

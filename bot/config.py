@@ -76,6 +76,12 @@ class Settings:
     feishu_api_url: str = ""
     quiet_hours: Optional[QuietHours] = None
     timezone: str = ""  # an IANA name; empty: UTC
+    # Purchase requests (bot/purchases.py): where they are posted (default ALERT_CHANNEL), who may
+    # approve them (empty: everyone), where approved POs are POSTed as JSON, and the buyer's name on a PO.
+    purchase_channel: str = ""
+    purchase_approvers: frozenset[str] = field(default_factory=frozenset)
+    purchase_webhook_url: str = ""
+    seller_name: str = "Stockbot"
 
     @property
     def zone(self) -> tzinfo:
@@ -104,6 +110,14 @@ class Settings:
     def is_admin(self, user_id: str) -> bool:
         """Unset THRESHOLD_ADMINS means everyone may change thresholds and record reorders."""
         return not self.threshold_admins or user_id in self.threshold_admins
+
+    @property
+    def purchase_channel_or_alerts(self) -> str:
+        return self.purchase_channel or self.alert_channel
+
+    def may_approve_purchase(self, user_id: str) -> bool:
+        """Unset PURCHASE_APPROVERS means everyone may approve or reject purchase requests."""
+        return not self.purchase_approvers or user_id in self.purchase_approvers
 
     def may_edit_stock(self, user_id: str) -> bool:
         """Unset STOCK_EDITORS means everyone may; the users in THRESHOLD_ADMINS always may."""
@@ -158,6 +172,13 @@ def _float(env: Mapping[str, str], name: str, default: float, unit: str = "hours
     if value <= 0:
         raise ConfigError(f"{name} must be more than 0, got {raw!r}")
     return value
+
+
+def _http_url(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip()
+    if raw and not raw.lower().startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http:// or https:// URL")
+    return raw
 
 
 def _quiet_hours(env: Mapping[str, str]) -> tuple[Optional[QuietHours], str]:
@@ -230,6 +251,10 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         dingtalk_api_url=env.get("DINGTALK_API_URL", "").strip(),
         wecom_api_url=env.get("WECOM_API_URL", "").strip(),
         feishu_api_url=env.get("FEISHU_API_URL", "").strip(),
+        purchase_channel=env.get("PURCHASE_CHANNEL", "").strip(),
+        purchase_approvers=frozenset(a.strip() for a in env.get("PURCHASE_APPROVERS", "").split(",") if a.strip()),
+        purchase_webhook_url=_http_url(env, "PURCHASE_WEBHOOK_URL"),
+        seller_name=env.get("SELLER_NAME", "").strip() or "Stockbot",
         channel_pace_seconds=min(60.0, _float(env, "SLACK_CHANNEL_PACE_SECONDS", DEFAULT_CHANNEL_PACE_SECONDS,
                                               "seconds")),
     )

@@ -5,6 +5,7 @@ Keys are looked up by the message builders in `bot.messages`; nothing else holds
 
 from __future__ import annotations
 
+from bot.i18n_purchase import PURCHASE_STRINGS
 from bot.slack_text import Mrkdwn, outside
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -1167,6 +1168,9 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
+
+for _lang, _table in PURCHASE_STRINGS.items():  # suppliers and purchase requests (bot/i18n_purchase.py)
+    STRINGS[_lang].update(_table)
 
 def t(lang: str, key: str, **values: object) -> Mrkdwn:
     """The sentence `key` in `lang` (falling back to English), filled with `values`.

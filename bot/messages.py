@@ -38,6 +38,7 @@ REORDER_MODAL_CALLBACK = "reorder_modal"
 IMPORT_MODAL_CALLBACK = "stock_import"
 ACTION_APPLY_THRESHOLD = "apply_threshold"
 ACTION_SNOOZE = "snooze"  # a static_select; option values "<alert_id>:1d|1w|worse"
+ACTION_PURCHASE_REQUEST = "purchase_request"  # opens the purchase request modal (bot.listeners.purchase)
 OPTION_TEXT_MAX = 75
 PLACEHOLDER_MAX = 150
 IMPORT_FILETYPES = ["csv", "tsv", "txt", "xlsx", "xlsm"]
@@ -228,6 +229,10 @@ def alert_message(lang: str, view: AlertView) -> dict:
         if not view.reorders:  # once a reorder is recorded its facts above take the button's place
             buttons.append({"type": "button", "action_id": ACTION_REORDERED,
                             "text": plain_text(t(lang, "button.reordered"), BUTTON_TEXT_MAX),
+                            "value": str(view.alert_id)})
+            # Asks the supplier through an approved PO; "Mark reorder placed" is for orders placed elsewhere.
+            buttons.append({"type": "button", "action_id": ACTION_PURCHASE_REQUEST,
+                            "text": plain_text(t(lang, "button.purchase_request"), BUTTON_TEXT_MAX),
                             "value": str(view.alert_id)})
         buttons.append(snooze_menu(lang, view.alert_id))
         blocks.append({"type": "actions", "block_id": f"alert_{view.alert_id}", "elements": buttons})

@@ -13,6 +13,7 @@ written where they report a moment (a reminder, a recovery note, a notice).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Optional
 
@@ -31,11 +32,13 @@ POST_DIGEST = "post_digest"  # one message for many SKUs; its ts is stored on th
 UPDATE_DIGEST = "update_digest"
 DIGEST_LIST = "digest_list"  # one chunk of the digest's full list, in its thread: payload text
 DIGEST_FILE = "digest_file"  # the digest's full list as CSV, in its thread
+POST_PURCHASE = "post_purchase"  # a purchase request (bot.purchases): rendered when sent, ts stored on it
+UPDATE_PURCHASE = "update_purchase"  # re-render it (approved, rejected)
 
 # Kinds that post a new message: Slack asks for about one a second per channel, and after a
 # crash inside the call the sender looks for the message before posting it again.
-POSTS = frozenset({POST_ALERT, REPLY, MESSAGE, POST_DIGEST, DIGEST_LIST, DIGEST_FILE})
-UPDATES = frozenset({UPDATE_ALERT, UPDATE_DIGEST})
+POSTS = frozenset({POST_ALERT, REPLY, MESSAGE, POST_DIGEST, DIGEST_LIST, DIGEST_FILE, POST_PURCHASE})
+UPDATES = frozenset({UPDATE_ALERT, UPDATE_DIGEST, UPDATE_PURCHASE})
 
 
 # Deliveries that are not Slack calls (e-mail, chat robots, webhooks), by kind:
@@ -49,6 +52,28 @@ EXTERNAL: dict[str, Callable] = {}
 
 def register_external(kind: str, handler: Callable) -> None:
     EXTERNAL[kind] = handler
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A Slack message another module renders when its entry is sent: posted when `ts` is None,
+    else the message at `ts` is updated."""
+
+    channel: str
+    text: str
+    blocks: Optional[list] = None
+    ts: Optional[str] = None
+
+
+# Slack kinds rendered elsewhere (purchase requests), by kind: (render, posted).
+# render(session, entry, lang) -> Rendered, or None when there is nothing to send (gone, not
+# posted yet); posted(session, entry, ts) stores a new message's ts, in the transaction that
+# closes the entry. Modules register their kinds at import (bot.app imports them).
+RENDERED: dict[str, tuple[Callable, Optional[Callable]]] = {}
+
+
+def register_rendered(kind: str, render: Callable, posted: Optional[Callable] = None) -> None:
+    RENDERED[kind] = (render, posted)
 
 
 def sku_key(sku: str) -> str:

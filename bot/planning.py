@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot import suppliers
 from bot.config import Settings
 from bot.core import demand as dm
 from bot.core import forecast as fc
@@ -53,11 +54,15 @@ class SkuForecast:
 
 
 def lead_days_for(settings: Settings, plan: Optional[SkuPlan], warehouses: set[str],
-                  overseas_names: frozenset[str] | set[str] = frozenset()) -> int:
-    """The SKU's own lead time, else the default for where it is stocked: overseas (named in
-    OVERSEAS_WAREHOUSES, or reported so by TikTok Shop) restocks in weeks, domestic in days."""
+                  overseas_names: frozenset[str] | set[str] = frozenset(),
+                  supplier_lead: Optional[int] = None) -> int:
+    """The SKU's own lead time, else its supplier's (bot.suppliers), else the default for where
+    it is stocked: overseas (named in OVERSEAS_WAREHOUSES, or reported so by TikTok Shop)
+    restocks in weeks, domestic in days."""
     if plan is not None and plan.lead_days:
         return plan.lead_days
+    if supplier_lead:
+        return supplier_lead
     return fc.default_lead_days(bool(warehouses & (settings.overseas_warehouses | overseas_names)))
 
 
@@ -84,16 +89,20 @@ def forecast_for(session: Session, settings: Settings, sku: str, today: date, ba
     it sold: leaving it out drops exactly the spike days that emptied it. `similar=False` skips
     asking a new SKU's code family (a prefix query): alerts read how the stored level was set."""
     plan = repo.get_plan(session, sku)
+    # The SKU's supplier's terms stand in for the lead time, MOQ and pack the SKU has none of its own of.
+    bought = suppliers.supplier_for(session, sku)
+    terms = bought.supplier if bought is not None else None
     basis = basis or (plan.basis if plan and plan.basis else fc.DEFAULT_BASIS)
     days = history_days or (dm.HISTORY_DAYS if basis == fc.CLASS_BASIS else fc.DEFAULT_HISTORY_DAYS)
     first, last = history_window(session, today, days)
     sales = repo.sales_by_sku(session, [sku], first, last)[sku]
     lead = lead_days or lead_days_for(settings, plan, repo.stock_warehouses(session, [sku])[sku],
-                                      repo.overseas_warehouse_names(session))
+                                      repo.overseas_warehouse_names(session), terms.lead_days if terms else None)
     service = plan.service if plan and plan.service else fc.DEFAULT_SERVICE
     campaigns = campaign_windows(repo.active_campaigns(session, today), sku)
     common = dict(sku=sku, lead_days=lead, basis=basis, service=service, campaigns=campaigns,
-                  case_pack=plan.case_pack if plan else None, moq=plan.moq if plan else None,
+                  case_pack=(plan.case_pack if plan else None) or (terms.pack if terms else None),
+                  moq=(plan.moq if plan else None) or (terms.moq if terms else None),
                   cover_days=(plan.target_cover_days if plan and plan.target_cover_days
                               else fc.DEFAULT_TARGET_COVER_DAYS),
                   auto=bool(plan and plan.auto), method=plan.method if plan else None)
@@ -274,10 +283,11 @@ def recompute_auto(engine: Engine, settings: Settings, now: datetime, skus: Opti
             plans = repo.plans_for(session, batch)
             sales = repo.sales_by_sku(session, batch, first, last)
             warehouses = repo.stock_warehouses(session, batch)
+            bought = suppliers.suppliers_for(session, batch)
             with_history = [sku for sku in batch if sales[sku]]
             report.no_history.extend(sku for sku in batch if not sales[sku])
             context = _Batch(session, settings, plans, sales, warehouses, overseas, campaigns, first, days, now,
-                             report)
+                             report, {sku: found.supplier.lead_days for sku, found in bought.items() if found})
             for basis in sorted({plans[sku].basis or fc.DEFAULT_BASIS for sku in with_history}):
                 group = [sku for sku in with_history if (plans[sku].basis or fc.DEFAULT_BASIS) == basis]
                 if basis == fc.CLASS_BASIS:
@@ -303,6 +313,7 @@ class _Batch:
     days: int
     now: datetime
     report: RecomputeReport
+    supplier_leads: dict = field(default_factory=dict)  # SKU -> its supplier's lead days
 
     def units(self, group: list[str], days: int) -> tuple[np.ndarray, np.ndarray]:
         """(units sold, column of the first sale) over the last `days` days of the window."""
@@ -318,8 +329,8 @@ class _Batch:
         return units, starts
 
     def leads(self, group: list[str]) -> np.ndarray:
-        return np.array([lead_days_for(self.settings, self.plans[sku], self.warehouses[sku], self.overseas)
-                         for sku in group])
+        return np.array([lead_days_for(self.settings, self.plans[sku], self.warehouses[sku], self.overseas,
+                                       self.supplier_leads.get(sku)) for sku in group])
 
     def save(self, sku: str, warning: int, critical: int, thresholds: dict) -> None:
         current = thresholds.get(sku)

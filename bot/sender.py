@@ -289,6 +289,15 @@ class Sender:
         handler = outbox.EXTERNAL.get(entry.kind)
         if handler is not None:  # not Slack: e-mail, a chat robot, a webhook (bot.outbox.EXTERNAL)
             return lambda: handler(session, entry, self.settings, now)
+        rendered = outbox.RENDERED.get(entry.kind)
+        if rendered is not None:  # a Slack message another module renders (bot.outbox.RENDERED)
+            message = rendered[0](session, entry, self.lang)
+            if message is None:
+                return None
+            if message.ts:
+                return lambda: self.notifier.update(message.channel, message.ts, message.text, message.blocks)
+            return lambda: self.notifier.post(message.channel, message.text, message.blocks,
+                                              metadata=outbox_metadata(entry.id))
         payload = json.loads(entry.payload) if entry.payload else {}
         metadata = outbox_metadata(entry.id)
         if entry.kind in (outbox.POST_ALERT, outbox.UPDATE_ALERT):
@@ -352,6 +361,9 @@ class Sender:
             if digest is not None:
                 digest.ts = ts
                 session.add(digest)
+        posted = outbox.RENDERED.get(entry.kind, (None, None))[1]
+        if ts and posted is not None:
+            posted(session, entry, ts)
         entry.done, entry.sent_at, entry.ts, entry.in_flight_at, entry.error = True, now, ts, None, None
         session.add(entry)
         session.commit()

@@ -351,3 +351,57 @@ class WarehouseKind(SQLModel, table=True):
     overseas: bool = False
     source: str = Field(max_length=255)
     seen_at: datetime
+
+
+class Supplier(SQLModel, table=True):
+    """Who a SKU is bought from: where purchase orders are e-mailed, and the supply terms
+    (lead time, MOQ, pack) a SKU without its own plan values takes (bot.planning)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    email: str = Field(max_length=254)
+    lead_days: int
+    moq: Optional[int] = None
+    pack: Optional[int] = None
+    currency: Optional[str] = Field(default=None, max_length=8)
+    created_by: str = Field(max_length=32)
+    created_at: datetime
+
+
+class SupplierSku(SQLModel, table=True):
+    """A SKU (or every SKU of a prefix, `DRESS-*`) bought from a supplier; the exact SKU wins
+    over the longest prefix."""
+
+    __tablename__ = "supplier_sku"
+    target: str = Field(primary_key=True, max_length=SKU_MAX_LENGTH + 1)  # a SKU or 'PREFIX*'
+    supplier_id: int = Field(foreign_key="supplier.id", index=True)
+    unit_cost: Optional[float] = None
+    assigned_by: str = Field(max_length=32)
+    assigned_at: datetime
+
+
+class PurchaseRequest(SQLModel, table=True):
+    """One line of a purchase request: requested from an alert (one line) or by `/purchase batch`
+    (several lines, one per SKU, sharing `batch_id` = the id of the first line, which carries
+    the Slack message). Approval gives every line of it one PO number."""
+
+    __tablename__ = "purchase_request"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    po_number: Optional[str] = Field(default=None, max_length=32, index=True)
+    batch_id: Optional[int] = Field(default=None, index=True)
+    sku: str = Field(max_length=SKU_MAX_LENGTH)
+    name: Optional[str] = Field(default=None, max_length=255)
+    supplier_id: int = Field(index=True)
+    quantity: int
+    unit_cost: Optional[float] = None
+    currency: Optional[str] = Field(default=None, max_length=8)
+    reason: Optional[str] = Field(default=None, max_length=500)
+    requested_by: str = Field(max_length=32)
+    requested_at: datetime
+    status: str = Field(default="requested", max_length=16)  # requested | approved | rejected
+    decided_by: Optional[str] = Field(default=None, max_length=32)
+    decided_at: Optional[datetime] = None
+    reject_reason: Optional[str] = Field(default=None, max_length=500)
+    channel: str = Field(max_length=32)
+    ts: Optional[str] = Field(default=None, max_length=32)  # the request message, once posted
+    alert_id: Optional[int] = None

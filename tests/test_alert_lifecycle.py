@@ -42,7 +42,7 @@ def test_warning_alert_content_and_buttons(bot, slack, stock_file):
     for part in ("SKU123 name", "1,400", "1,500", "750", "Stock read", "<!date^"):
         assert part in blocks
     actions = [b for b in post["blocks"] if b["type"] == "actions"][0]["elements"]
-    assert [a["action_id"] for a in actions] == ["ack_restock", "mark_reordered", "snooze"]
+    assert [a["action_id"] for a in actions] == ["ack_restock", "mark_reordered", "purchase_request", "snooze"]
     assert "SKU999" not in json.dumps(slack.posts())
 
 

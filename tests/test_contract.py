@@ -8,7 +8,15 @@ from pathlib import Path
 import yaml
 
 from bot.digests import ACTION_ACK_DIGEST
-from bot.messages import ACTION_ACK, ACTION_APPLY_THRESHOLD, ACTION_REORDERED, ACTION_SNOOZE, REORDER_MODAL_CALLBACK
+from bot.messages import (
+    ACTION_ACK,
+    ACTION_APPLY_THRESHOLD,
+    ACTION_PURCHASE_REQUEST,
+    ACTION_REORDERED,
+    ACTION_SNOOZE,
+    REORDER_MODAL_CALLBACK,
+)
+from bot.purchase_messages import ACTION_APPROVE_PURCHASE, ACTION_REJECT_PURCHASE
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_ENV = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DATABASE_URL",
@@ -17,7 +25,7 @@ CONTRACT_ENV = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "S
                 "STOCK_SQL_URL", "STOCK_SQL_QUERY", "STOCK_COLUMNS", "OVERSEAS_WAREHOUSES", "AUTO_RECOMPUTE_HOUR",
                 "STOCK_EDITORS", "DIGEST_AFTER", "SLACK_CHANNEL_PACE_SECONDS", "QUIET_HOURS", "TZ", "SMTP_URL", "SMTP_FROM",
                 "SMS_API_URL", "SMS_ACCOUNT_SID", "SMS_AUTH_TOKEN", "SMS_FROM", "DINGTALK_API_URL", "WECOM_API_URL",
-                "FEISHU_API_URL"]
+                "FEISHU_API_URL", "PURCHASE_CHANNEL", "PURCHASE_APPROVERS", "PURCHASE_WEBHOOK_URL", "SELLER_NAME"]
 # Read by bot.sources.tiktok (config.py hands it every TIKTOK_* variable).
 TIKTOK_ENV = ["TIKTOK_APP_KEY", "TIKTOK_APP_SECRET", "TIKTOK_SHOP_CIPHER", "TIKTOK_ACCESS_TOKEN",
               "TIKTOK_REFRESH_TOKEN", "TIKTOK_SHOPS", "TIKTOK_API_URL", "TIKTOK_AUTH_URL"]
@@ -26,7 +34,7 @@ TIKTOK_ENV = ["TIKTOK_APP_KEY", "TIKTOK_APP_SECRET", "TIKTOK_SHOP_CIPHER", "TIKT
 def test_manifest_declares_what_the_app_listens_to(bot):
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert commands == {"/threshold", "/stock", "/reorder", "/campaign", "/notify"}
+    assert commands == {"/threshold", "/stock", "/reorder", "/campaign", "/notify", "/supplier", "/purchase"}
     assert all(c["should_escape"] for c in manifest["features"]["slash_commands"])  # channels arrive as IDs
     assert all(c["url"].endswith("/slack/events") for c in manifest["features"]["slash_commands"])
     settings = manifest["settings"]
@@ -47,6 +55,9 @@ def test_manifest_declares_what_the_app_listens_to(bot):
     assert ACTION_ACK_DIGEST == "ack_digest" and "@app.action(ACTION_ACK_DIGEST)" in source
     assert "@app.action(ACTION_APPLY_THRESHOLD)" in source
     assert ACTION_SNOOZE == "snooze" and "@app.action(ACTION_SNOOZE)" in source
+    assert ACTION_PURCHASE_REQUEST == "purchase_request" and "@app.action(ACTION_PURCHASE_REQUEST)" in source
+    assert (ACTION_APPROVE_PURCHASE, ACTION_REJECT_PURCHASE) == ("approve_purchase", "reject_purchase")
+    assert "@app.action(pm.ACTION_APPROVE_PURCHASE)" in source and "@app.action(pm.ACTION_REJECT_PURCHASE)" in source
 
 
 def test_env_example_and_readme_document_every_setting():

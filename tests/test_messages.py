@@ -110,10 +110,12 @@ def test_unknown_language_falls_back_to_english():
 def test_new_alert_has_both_buttons_with_the_alert_id(lang, tier, available, level):
     message = alert_message(lang, view(tier, available))
     pressed = buttons(message)
-    assert [element["action_id"] for element in elements(message)] == [ACTION_ACK, ACTION_REORDERED, "snooze"]
+    assert [element["action_id"] for element in elements(message)] == [ACTION_ACK, ACTION_REORDERED,
+                                                                         "purchase_request", "snooze"]
     assert ACTION_ACK == "ack_restock" and ACTION_REORDERED == "mark_reordered"
     assert all(button["value"] == "42" for button in pressed)
-    assert [button["text"]["text"] for button in pressed] == [t(lang, "button.ack"), t(lang, "button.reordered")]
+    assert [button["text"]["text"] for button in pressed] == [t(lang, "button.ack"), t(lang, "button.reordered"),
+                                                              t(lang, "button.purchase_request")]
     header = message["blocks"][0]["text"]["text"]
     assert WORDS[lang][tier] in header and "连衣裙-红-XL" in header
     # what to do next is stated for an open alert
@@ -150,7 +152,7 @@ def test_slack_time_treats_naive_as_utc():
 @pytest.mark.parametrize("lang, phrase", [("en", "Acknowledged by <@U0BUYER>"), ("zh", "<@U0BUYER> 已确认")])
 def test_acked_alert_drops_the_ack_button(lang, phrase):
     message = alert_message(lang, view(acked_by="U0BUYER", acked_at=READ_AT))
-    assert [button["action_id"] for button in buttons(message)] == [ACTION_REORDERED]
+    assert [button["action_id"] for button in buttons(message)] == [ACTION_REORDERED, "purchase_request"]
     assert buttons(message)[0]["value"] == "42"
     assert phrase in status_text(message)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, files, notify, plans, views
+from bot.listeners import actions, commands, events, files, notify, plans, purchase, views
 
 
 def register_listeners(app: App, ctx) -> None:
@@ -15,4 +15,5 @@ def register_listeners(app: App, ctx) -> None:
     files.register(app, ctx)
     plans.register(app, ctx)
     notify.register(app, ctx)
+    purchase.register(app, ctx)
     actions.register_fallback(app, ctx)  # last: only what nothing above handles
