@@ -14,17 +14,16 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
+
+from tests.smtp_server import SmtpServer  # noqa: F401  (the notification tests use it from here)
 
 OPS = "C0OPS"
 SMS_SID, SMS_TOKEN, SMS_FROM = "AC0123456789abcdef", "sms-auth-token-not-real", "+15005550006"
@@ -40,37 +39,6 @@ def sms_segments(body: str) -> int:
     else:
         units, single, multi = len(body.encode("utf-16-le")) // 2, 70, 67
     return 1 if units <= single else -(-units // multi)
-
-
-class SmtpServer:
-    """aiosmtpd on 127.0.0.1; `messages` holds each received message, parsed."""
-
-    def __init__(self) -> None:
-        self.messages: list = []
-        self.envelopes: list = []
-        server = self
-
-        class Handler:
-            async def handle_DATA(self, _server, _session, envelope):
-                server.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-                server.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-                return "250 OK"
-
-        with socket.socket() as probe:  # Controller checks readiness by connecting: it needs a real port
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-
-    def start(self) -> "SmtpServer":
-        self.controller.start()
-        return self
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.controller.stop()
 
 
 @dataclass

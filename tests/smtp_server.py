@@ -58,6 +58,16 @@ class SmtpServer:
     def stop(self) -> None:
         self._controller.stop()
 
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self._changed:
+            return [received.message for received in self.inbox]
+
+    @property
+    def envelopes(self) -> list[tuple[str, list[str]]]:
+        with self._changed:
+            return [(received.mail_from, received.rcpt_tos) for received in self.inbox]
+
     def wait_for(self, count: int = 1, timeout: float = 5.0) -> list[Received]:
         with self._changed:
             if not self._changed.wait_for(lambda: len(self.inbox) >= count, timeout):
