@@ -84,8 +84,9 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
     def _first_time(key: str) -> bool:
         try:
             return slack_guard.first_time(ctx.guard_db, key, repo.utcnow())
-        except Exception:  # the database is down: better to process than to drop what Slack sent
-            log.warning("could not record a Slack event for de-duplication", exc_info=True)
+        except Exception as exc:  # the database is down or busy: better to process than to drop what Slack sent
+            log.warning("could not record a Slack event for de-duplication (%s: %s); processing it anyway",
+                        exc.__class__.__name__, str(exc).splitlines()[0][:120] if str(exc) else "")
             return True
 
     @app.error
