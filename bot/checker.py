@@ -79,6 +79,8 @@ class _Decisions:
     opens: list[str] = field(default_factory=list)  # episodes to open without a post (on order covers it)
     reminders: list[repo.AlertState] = field(default_factory=list)
     recoveries: list[_Recovery] = field(default_factory=list)
+    written_at: dict = field(default_factory=dict)  # source -> when it last wrote rows (stale readings)
+    snoozes: dict = field(default_factory=dict)  # sku -> SkuSnooze (expired ones too: _snooze decides)
     snooze_ends: list[tuple[str, Optional[Tier]]] = field(default_factory=list)  # (SKU, the tier it posts)
 
 
@@ -167,6 +169,10 @@ class Checker(SourceSync):
                 report.source_errors = self.sync_sources(now)
             remind_after = timedelta(hours=self.settings.remind_after_hours)
             decisions = _Decisions()
+            with open_session(self.engine) as session:
+                # Read once per check, not per batch: both tables are small (sources; snoozed SKUs).
+                decisions.written_at = repo.source_written_at(session)
+                decisions.snoozes = repo.all_snoozes(session)
             for batch in repo.iter_candidates(self.engine, skus):
                 self._decide_batch(batch, now, remind_after, report, decisions)
             self._write(decisions, now, report)
@@ -188,8 +194,7 @@ class Checker(SourceSync):
             # Plain rows (repo.AlertState, sums): a steady check reads these for every open episode.
             alerts = repo.alert_states(session, [c.episode_id for c in batch if c.episode_id])
             reordered = repo.open_reorder_quantities(session, [c.sku for c in batch])
-            written_at = repo.source_written_at(session)
-            snoozes = repo.snoozes_for(session, [c.sku for c in batch])
+        written_at, snoozes = decisions.written_at, decisions.snoozes
         quiet = in_quiet_hours(now, self.settings.quiet_hours, self.settings.zone)
         for candidate in batch:
             report.evaluated += 1

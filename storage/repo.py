@@ -426,6 +426,11 @@ def snoozes_for(session: Session, skus: Sequence[str]) -> dict[str, SkuSnooze]:
     return _rows_by_sku(session, SkuSnooze, skus)
 
 
+def all_snoozes(session: Session) -> dict[str, SkuSnooze]:
+    """Every snooze (a check reads them once: only SKUs someone snoozed have a row)."""
+    return {snooze.sku: snooze for snooze in session.exec(select(SkuSnooze))}
+
+
 def active_snooze(session: Session, sku: str, now: datetime) -> Optional[SkuSnooze]:
     snooze = session.get(SkuSnooze, sku)
     return snooze if snooze is not None and (snooze.until is None or now < snooze.until) else None
@@ -632,9 +637,9 @@ def iter_candidates(engine: Engine, skus: Optional[Sequence[str]] = None,
                     span: int = RANGE_SPAN, batch_size: int = BATCH_SIZE) -> Iterator[list[Candidate]]:
     """Candidates (see candidate_query) in batches of at most `batch_size`.
 
-    A full check walks the catalogue in key ranges of `span` SKUs: each range is one
-    index-bounded scan, so the whole walk costs about one pass, memory stays flat however
-    many SKUs there are, and no cursor is held open while the caller posts to Slack.
+    A full check on SQLite walks the catalogue in key ranges of `span` SKUs: each range is one
+    index-bounded scan, so the whole walk costs about one pass and memory stays flat however
+    many SKUs there are. On Postgres one streamed query does the same in one pass.
     An immediate check (`skus` given) looks up just those SKUs.
     """
     def batches(rows) -> Iterator[list[Candidate]]:
@@ -648,6 +653,19 @@ def iter_candidates(engine: Engine, skus: Optional[Sequence[str]] = None,
                 plan_range(conn, RANGE_SETTINGS[:1])  # just jit: an IN list's plan is index lookups
                 rows = conn.execute(candidate_query(skus=wanted[start:start + batch_size])).all()
             yield from batches(rows)
+        return
+    if engine.dialect.name == "postgresql":
+        # One query, streamed through a server-side cursor in batches: memory stays flat, and
+        # Postgres joins the two tables in one pass as the raw query does (key ranges cost
+        # ~2.1x the raw query there: each range is two bounded index scans; one pass ~1.6x).
+        # The cursor stays open while the caller decides, which is safe now that the check
+        # only writes to the database (Slack is called by the outbox sender, after the check).
+        with engine.connect() as conn, conn.begin():
+            plan_range(conn, RANGE_SETTINGS[:1])  # jit off: see RANGE_SETTINGS
+            result = conn.execution_options(stream_results=True, max_row_buffer=batch_size).execute(
+                candidate_query())
+            for part in result.partitions(batch_size):
+                yield [Candidate(*row) for row in part]
         return
     lower: Optional[str] = None
     while True:
