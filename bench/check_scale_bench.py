@@ -37,7 +37,6 @@ import ctypes
 import gc
 import json
 import os
-import random
 import sqlite3
 import subprocess
 import sys
@@ -53,14 +52,13 @@ for path in (REPO_ROOT, REPO_ROOT / "bench"):
     if str(path) not in sys.path:  # run as a script: make `bot`, `storage` and check_bench importable
         sys.path.insert(0, str(path))
 
-from check_bench import stored_datetime_text  # noqa: E402
+from check_bench import sku_rows, stored_datetime_text  # noqa: E402
 
 from bot.core.tiers import evaluate_tier  # noqa: E402
 from storage.db import init_db, make_engine  # noqa: E402
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ALERT_CHANNEL = "C0ALERTS"
-TEAM_CHANNELS = ("C0TEAMA", "C0TEAMB")
 LOAD_CHUNK = 50_000
 MIB = 1024 * 1024
 
@@ -68,24 +66,10 @@ MIB = 1024 * 1024
 # ---- the data ------------------------------------------------------------------------------
 
 def catalogue(size: int, below: float, warehouses: int, seed: int):
-    """Yield (sku, warning, critical, channel, per-warehouse available) in SKU order.
-
-    About `below` of the SKUs are at or under their warning level (WARNING, CRITICAL and
-    OUT OF STOCK alike), scattered over the key space.
-    """
-    rng = random.Random(seed)
-    for i in range(size):
-        warning = rng.randint(20, 100)
-        critical = warning // 2
-        channel = TEAM_CHANNELS[i % 2] if i % 10 == 0 else None
-        if rng.random() < below:
-            kind = rng.randrange(3)
-            total = 0 if kind == 0 else rng.randint(1, critical) if kind == 1 else rng.randint(critical + 1, warning)
-        else:
-            total = warning + 1 + rng.randint(0, 500)
-        shares = [total // warehouses] * warehouses
-        shares[0] += total - sum(shares)
-        yield f"SKU-{i:07d}", warning, critical, channel, shares
+    """Yield (sku, warning, critical, channel, per-warehouse available) in SKU order: the same
+    catalogue as bench/check_bench.py (about `below` of the SKUs at or under their warning level)."""
+    for (sku, warning, critical, channel), stock_rows in sku_rows(size, below, warehouses, seed):
+        yield sku, warning, critical, channel, [available for _, _, available, _ in stock_rows]
 
 
 def rows(size: int, below: float, warehouses: int, now, stamp):

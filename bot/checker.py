@@ -301,8 +301,9 @@ class Checker(SourceSync):
         session.flush()
         return episode.id
 
-    def _new_alert(self, session: Session, post: _Post, now: datetime, episode_id: int,
-                   digest_id: Optional[int] = None, cover_days: Optional[float] = None) -> Alert:
+    @staticmethod
+    def _new_alert(post: _Post, now: datetime, episode_id: int, digest_id: Optional[int] = None,
+                   cover_days: Optional[float] = None) -> Alert:
         candidate = post.candidate
         return Alert(episode_id=episode_id, sku=candidate.sku, tier=int(post.tier), channel=post.channel,
                      posted_at=now, available=candidate.available, on_order=post.on_order,
@@ -317,7 +318,7 @@ class Checker(SourceSync):
         with open_session(self.engine) as session:
             try:
                 episode_id = post.candidate.episode_id or self._episode_id(session, post.candidate.sku, now)
-                alert = self._new_alert(session, post, now, episode_id)
+                alert = self._new_alert(post, now, episode_id)
                 session.add(alert)
                 session.flush()
             except IntegrityError:
@@ -336,6 +337,11 @@ class Checker(SourceSync):
                                             now.date() - timedelta(days=COVER_PACE_DAYS), COVER_PACE_DAYS)
             digest = Digest(channel=channel, tier=int(tier), created_at=now, count=len(posts))
             session.add(digest)
+            # SKUs entering their first tier open their episode here, in one insert (a second
+            # writer's episode for one of them makes the flush raise IntegrityError).
+            opened = {p.candidate.sku: Episode(sku=p.candidate.sku, open_sku=p.candidate.sku, opened_at=now)
+                      for p in posts if not p.candidate.episode_id}
+            session.add_all(opened.values())
             try:
                 session.flush()
                 rows = []
@@ -343,8 +349,8 @@ class Checker(SourceSync):
                     candidate = post.candidate
                     pace = daily.get(candidate.sku, 0.0)
                     cover = candidate.available / pace if pace > 0 else None
-                    episode_id = candidate.episode_id or self._episode_id(session, candidate.sku, now)
-                    session.add(self._new_alert(session, post, now, episode_id, digest.id, cover))
+                    episode_id = candidate.episode_id or opened[candidate.sku].id
+                    session.add(self._new_alert(post, now, episode_id, digest.id, cover))
                     rows.append(digests.DigestRow(candidate.sku, candidate.name, candidate.available,
                                                   level_for(tier, candidate.warning_level, candidate.critical_level),
                                                   cover))
@@ -371,6 +377,7 @@ class Checker(SourceSync):
         own = [a for a in alerts if a.digest_id is None]
         for start in range(0, len(own), WRITE_CHUNK):
             with open_session(self.engine) as session:
+                events = []
                 for stale in own[start:start + WRITE_CHUNK]:
                     alert = session.get(Alert, stale.id)
                     if alert is None or alert.acked_by:
@@ -379,8 +386,9 @@ class Checker(SourceSync):
                     session.add(alert)
                     outbox.reply(session, alert, messages.reminder_text(
                         self.lang, alert_view(session, self.settings, alert, now)), now)
-                    fanout.notify(session, self.settings, [fanout.reminder_event(alert, now)], now)
+                    events.append(fanout.reminder_event(alert, now))
                     reminded += 1
+                fanout.notify(session, self.settings, events, now)  # the rules read once for the chunk
                 session.commit()
         by_digest: dict[int, list[repo.AlertState]] = defaultdict(list)
         for alert in alerts:

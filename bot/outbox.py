@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Optional
 
-from sqlalchemy import func
+from sqlalchemy import event, func
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from storage import repo
@@ -94,6 +95,8 @@ def add(session: Session, kind: str, channel: str, key: str, now: datetime, *, a
     # Delivery runs on the wall clock, whatever moment the change is dated (`now`: a check may be
     # run for a given time); `not_before` holds an entry back until then.
     written = repo.utcnow()
+    if kind in UPDATES:  # see _waiting: this transaction has queued that update
+        session.info.setdefault(_QUEUED, set()).add((kind, alert_id, digest_id))
     entry = OutboxEntry(key=key, kind=kind, channel=channel, alert_id=alert_id, digest_id=digest_id,
                         payload=json.dumps(payload, ensure_ascii=False) if payload is not None else None,
                         created_at=written, next_try_at=max(written, not_before) if not_before else written)
@@ -134,8 +137,20 @@ def message(session: Session, channel: str, text: str, now: datetime, blocks: Op
                payload={"text": text, **({"blocks": blocks} if blocks else {})})
 
 
+_QUEUED = "outbox_updates_queued"  # session.info key: (kind, alert_id, digest_id) added in this transaction
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_queued(session, transaction) -> None:
+    if transaction.parent is None:  # committed or rolled back: the sender may take those entries now
+        session.info.pop(_QUEUED, None)
+
+
 def _waiting(session: Session, kind: str, alert_id: Optional[int] = None, digest_id: Optional[int] = None) -> bool:
-    """An entry of this kind for this alert/digest not yet sent nor started."""
+    """An entry of this kind for this alert/digest not yet sent nor started. A recovery of many SKUs
+    in one digest asks once per SKU: after the first, the session answers without a query."""
+    if (kind, alert_id, digest_id) in session.info.get(_QUEUED, ()):
+        return True
     query = select(func.count()).select_from(OutboxEntry).where(
         col(OutboxEntry.done).is_(False), OutboxEntry.kind == kind, col(OutboxEntry.in_flight_at).is_(None))
     query = query.where(OutboxEntry.alert_id == alert_id) if alert_id is not None else \

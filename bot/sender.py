@@ -72,6 +72,7 @@ class Sender:
         self.pace = settings.channel_pace_seconds
         self.me = f"{HOST}:{os.getpid()}"
         self._refused_in_pass: set[str] = set()
+        self._troubled: set[str] = set()
         self._next_post: dict[str, float] = {}  # channel -> monotonic time its next message may go
         self._pass_lock = threading.Lock()  # the thread and drain() never deliver at the same time
         self._wake = threading.Condition()
@@ -167,6 +168,7 @@ class Sender:
             entries = list(session.exec(select(OutboxEntry).where(col(OutboxEntry.done).is_(False))
                                         .order_by(col(OutboxEntry.id)).limit(BATCH)).all())
             problems = repo.channel_problems(session)
+        self._troubled = set(problems)  # channels with a stored refusal: a post there may clear it
         if not entries:
             return None
         seen: set[str] = set()
@@ -430,6 +432,9 @@ class Sender:
         return problem
 
     def _channel_works(self, channel: str, now: datetime) -> None:
+        if channel not in self._troubled:  # nothing stored about it (as of this pass): nothing to clear
+            return
+        self._troubled.discard(channel)
         with open_session(self.engine) as session:
             problem = repo.clear_channel_problem(session, channel)
             if problem is None:

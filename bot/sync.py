@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 from sqlalchemy.engine import Engine
 
@@ -28,17 +28,12 @@ STOCK_WRITE_BATCH = 5000
 
 
 class SourceSync:
-    """Mixed into Checker: needs `engine`, `settings`, `lang`, `check_soon()` and `deliver()`."""
+    """Mixed into Checker, which provides these (check_soon: it queues the checks a push asks for)."""
 
     engine: Engine
     settings: Settings
     lang: str
-
-    def check_soon(self, skus: Iterable[str]) -> None:  # pragma: no cover - provided by Checker
-        raise NotImplementedError
-
-    def deliver(self) -> None:  # pragma: no cover - provided by Checker
-        raise NotImplementedError
+    check_soon: Callable[[Iterable[str]], None]
 
     # ---- sources -----------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ read, updated and rejected. Runs after the ack, so the file's size never delays 
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Callable, Optional
 
 from slack_bolt import App
 
@@ -22,22 +22,28 @@ log = logging.getLogger(__name__)
 SALES_WORDS = ("sales", "销量", "销售")
 
 
-def import_shared_file(ctx, client, shared: dict, kind: str, channel: str, thread_ts: Optional[str] = None) -> None:
-    """Import one file of an event's or a modal's `files` list and reply with the summary."""
+def fetch_and_store(ctx, client, shared: dict, store: Callable[[str, bytes], str]) -> str:
+    """Fetch one file of an event's or a modal's `files` list and hand (name, bytes) to `store`,
+    which imports it and words the summary. Returns the reply: the summary, or why not."""
     lang, file_id = ctx.lang, str(shared.get("id") or "")
     try:
         name, data = fetch_file(client, ctx.settings.slack_bot_token, file_id, ctx.settings.slack_api_url)
     except FileFetchError as exc:
-        text = t(lang, "import.fetch_failed", file=shared.get("name") or file_id, error=reason_text(lang, exc.reason))
+        return t(lang, "import.fetch_failed", file=shared.get("name") or file_id, error=reason_text(lang, exc.reason))
     except Exception:
         log.exception("fetching a file shared in Slack failed")
-        text = t(lang, "reply.internal_error")
-    else:
-        try:
-            text = replies.import_summary(lang, import_bytes(ctx.checker, name, data, kind))
-        except Exception:  # a database failure: the import's transaction is rolled back
-            log.exception("importing a file shared in Slack failed")
-            text = t(lang, "reply.internal_error")
+        return t(lang, "reply.internal_error")
+    try:
+        return store(name, data)
+    except Exception:  # a database failure: the import's transaction is rolled back
+        log.exception("importing a file shared in Slack failed")
+        return t(lang, "reply.internal_error")
+
+
+def import_shared_file(ctx, client, shared: dict, kind: str, channel: str, thread_ts: Optional[str] = None) -> None:
+    """Import one file of stock or sales and reply with the summary."""
+    text = fetch_and_store(ctx, client, shared, lambda name, data: replies.import_summary(
+        ctx.lang, import_bytes(ctx.checker, name, data, kind)))
     try:
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
     except Exception:

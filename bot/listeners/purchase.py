@@ -17,9 +17,9 @@ from bot.core.commands import CommandError, Help, parse_quantity
 from bot.core.text import clean_text
 from bot.i18n import t
 from bot.listeners.actions import MAX_ID, _alert_id, _tell
+from bot.listeners.files import fetch_and_store
 from bot.messages import ACTION_PURCHASE_REQUEST, channel_text, command_error_text, mention, qty, usage_text
 from bot.notices import reason_text
-from bot.slack_files import FileFetchError, fetch_file
 from bot.slack_text import TEXT_MAX, Mrkdwn, fit_lines, join
 from storage import repo
 from storage.db import session as open_session
@@ -324,18 +324,13 @@ def register(app: App, ctx) -> None:
 
 
 def _import_file(ctx, client, shared: dict, user: str) -> None:
-    lang, file_id = ctx.lang, str(shared.get("id") or "")
-    try:
-        name, data = fetch_file(client, ctx.settings.slack_bot_token, file_id, ctx.settings.slack_api_url)
+    def store(name: str, data: bytes) -> str:
         with open_session(ctx.engine) as session:
             outcome = suppliers.import_bytes(session, name, data, user, repo.utcnow())
             session.commit()
-        text = supplier_import_summary(lang, outcome)
-    except FileFetchError as exc:
-        text = t(lang, "import.fetch_failed", file=shared.get("name") or file_id, error=reason_text(lang, exc.reason))
-    except Exception:
-        log.exception("importing a supplier file failed")
-        text = t(lang, "reply.internal_error")
+        return supplier_import_summary(ctx.lang, outcome)
+
+    text = fetch_and_store(ctx, client, shared, store)
     try:
         client.chat_postMessage(channel=user, text=text)
     except Exception:
