@@ -16,6 +16,7 @@ from bot.context import AppContext
 from bot.i18n import t
 from bot.listeners import register_listeners
 from bot.notifier import Notifier, SlackNotifier, make_web_client
+from bot.tenancy import SINGLE_TEAM, enter_team, team_key
 from storage import repo
 from storage.db import init_db, make_engine
 
@@ -37,7 +38,7 @@ def build_context(settings: Settings, engine: Optional[Engine] = None,
         init_db(engine)
     if notifier is None:
         notifier = SlackNotifier(make_web_client(settings.slack_bot_token, settings.slack_api_url))
-    return AppContext(settings=settings, engine=engine, checker=Checker(engine, settings, notifier))
+    return AppContext(env_settings=settings, engine=engine, checker=Checker(engine, settings, notifier))
 
 
 def build_app(settings: Settings, engine: Optional[Engine] = None,
@@ -62,6 +63,15 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
         process_before_response=True,
         listener_executor=listener_executor,
     )
+
+    @app.middleware
+    def as_the_workspace(context, next):
+        # The request is its workspace's work (bot.tenancy): storage sees that workspace's rows only.
+        # First of the middleware, so nothing of the request runs as another team.
+        multi = getattr(ctx.workspaces, "oauth", False)
+        enter_team(team_key(context.team_id, context.enterprise_id, bool(context.is_enterprise_install))
+                   if multi else SINGLE_TEAM)
+        next()
 
     @app.middleware
     def paced_client(context, next):

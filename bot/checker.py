@@ -35,6 +35,9 @@ from bot.notify import fanout  # registers the non-Slack deliveries (bot.outbox.
 from bot.sender import Sender, channel_retry_delay  # noqa: F401  (channel_retry_delay: re-exported)
 from bot.stock_charts import ChartPoster
 from bot.sync import STOCK_WRITE_BATCH, SourceSync  # noqa: F401
+from bot.team_parts import OfCurrentTeam, TeamParts
+from bot.tenancy import current_team, using_team
+from bot.workspaces import Workspaces
 from storage import repo
 from storage.db import session as open_session
 from storage.models import Alert, Digest, Episode, Reorder, SkuSnooze
@@ -88,22 +91,25 @@ def _snooze(row: Optional[SkuSnooze]) -> Optional[Snooze]:
     return Snooze(Tier(row.tier), row.until) if row is not None else None
 
 
-class Checker(SourceSync):
-    def __init__(self, engine: Engine, settings: Settings, notifier: Notifier, charts: bool = True) -> None:
+class Checker(OfCurrentTeam, SourceSync):
+    """Checks one team at a time: the current one (bot.tenancy); `settings`, `lang` and `notifier`
+    are that team's (bot.team_parts). `workspaces`: every installed workspace (None: the one of
+    single-workspace mode, with these settings and this notifier)."""
+
+    def __init__(self, engine: Engine, settings: Settings, notifier: Notifier, charts: bool = True,
+                 workspaces: Optional[Workspaces] = None) -> None:
         self.engine = engine
-        self.settings = settings
-        self.notifier = notifier
-        self.lang = settings.language
+        self.parts = TeamParts(settings, notifier, workspaces)
         # Stock charts in new alerts' threads (and for /stock SKU chart); None: alerts only.
-        self.charts: Optional[ChartPoster] = ChartPoster(engine, settings, notifier) if charts else None
-        self.sender = Sender(engine, settings, notifier, self.charts)
+        self.charts: Optional[ChartPoster] = ChartPoster(engine, self.parts) if charts else None
+        self.sender = Sender(engine, self.parts, self.charts)
         # One check at a time per process (replicas: the lease, bot.leader). Only decisions and
         # database writes happen under it; Slack is called by the sender, outside it.
         self._lock = threading.Lock()
         # SKUs waiting for an immediate check (pushes, webhooks, commands); one worker drains them,
         # so a burst becomes a few checks instead of one thread each.
-        self._soon: set[str] = set()
-        self._recompute_soon: set[str] = set()  # auto levels to recompute first (commands that change inputs)
+        self._soon: dict[str, set[str]] = {}  # team -> SKUs
+        self._recompute_soon: dict[str, set[str]] = {}  # team -> auto levels to recompute first (commands)
         self._soon_busy = False
         self._soon_changed = threading.Condition()
         self._soon_worker: Optional[threading.Thread] = None
@@ -120,8 +126,9 @@ class Checker(SourceSync):
         """Check these SKUs as soon as possible, without making the caller wait (never for the
         check's lock). With `recompute`, their auto levels are recomputed first (and the SKUs
         whose level moved are checked). Requests arriving meanwhile are coalesced."""
+        team = current_team()
         with self._soon_changed:
-            (self._recompute_soon if recompute else self._soon).update(skus)
+            (self._recompute_soon if recompute else self._soon).setdefault(team, set()).update(skus)
             if self._soon_worker is None or not self._soon_worker.is_alive():
                 self._soon_worker = threading.Thread(target=self._drain_soon, daemon=True, name="check-soon")
                 self._soon_worker.start()
@@ -142,16 +149,21 @@ class Checker(SourceSync):
             with self._lock:  # a check is running: what is queued meanwhile becomes one check after it
                 pass
             with self._soon_changed:
-                skus, self._soon = sorted(self._soon), set()
-                recompute, self._recompute_soon = sorted(self._recompute_soon), set()
-                self._soon_busy = bool(skus or recompute)
+                # Queued per team: each team's SKUs are checked as that team's work.
+                queued, self._soon = self._soon, {}
+                recomputes, self._recompute_soon = self._recompute_soon, {}
+                self._soon_busy = bool(queued or recomputes)
             try:
-                if recompute:
-                    self.recompute_auto(recompute)
-                if skus:
-                    self.run_check(skus)
-            except Exception:  # keep draining: one failed check must not stop the next pushes' checks
-                log.exception("immediate check of %d SKUs (%d recomputed) failed", len(skus), len(recompute))
+                for team in sorted(set(queued) | set(recomputes)):
+                    skus, recompute = sorted(queued.get(team, ())), sorted(recomputes.get(team, ()))
+                    try:
+                        with using_team(team):
+                            if recompute:
+                                self.recompute_auto(recompute)
+                            if skus:
+                                self.run_check(skus)
+                    except Exception:  # keep draining: one failed check must not stop the next pushes' checks
+                        log.exception("immediate check of %d SKUs (%d recomputed) failed", len(skus), len(recompute))
             finally:
                 with self._soon_changed:
                     self._soon_busy = False
@@ -163,7 +175,8 @@ class Checker(SourceSync):
         """A full check (skus=None: read sources, evaluate every SKU) or an immediate one."""
         report = CheckReport()
         # One check at a time in this process, and across processes on one database.
-        with self._lock, check_lock(self.engine, wait_seconds=self.settings.check_interval_seconds):
+        with self._lock, check_lock(self.engine, wait_seconds=self.settings.check_interval_seconds,
+                                    team=current_team()):
             now = now or repo.utcnow()
             if skus is None:
                 report.source_errors = self.sync_sources(now)
@@ -582,6 +595,10 @@ class Checker(SourceSync):
         elif report.changed:
             self.check_soon(report.changed)
         return report
+
+    def teams(self) -> list[str]:
+        """Every workspace whose stock is checked (each one's work runs inside using_team)."""
+        return self.parts.workspaces.teams()
 
     def prune_stock_history(self, now: Optional[datetime] = None) -> int:
         """Nightly: drop stock history the chart no longer reaches (it draws 60 days), and outbox

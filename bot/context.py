@@ -16,6 +16,7 @@ from bot.checker import Checker
 from bot.config import Settings
 from bot.i18n import t
 from bot.leader import Leadership
+from bot.tenancy import carry
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,9 @@ class AckGate:
 
 @dataclass
 class AppContext:
-    settings: Settings
+    # The process's settings (the environment's). What a request or a job works with is `settings`:
+    # the current workspace's (bot.team_parts), the same object in single-workspace mode.
+    env_settings: Settings
     engine: Engine
     checker: Checker
     # The scheduler lease (bot/leader.py) when this process runs a scheduler; None otherwise.
@@ -69,8 +72,18 @@ class AppContext:
         return self.guard_engine or self.engine
 
     @property
+    def settings(self) -> Settings:
+        """The current team's settings (its language, admins, channels)."""
+        return self.checker.settings
+
+    @property
     def lang(self) -> str:
         return self.settings.language
+
+    @property
+    def workspaces(self):
+        """Every workspace this process serves (bot.workspaces.Workspaces)."""
+        return self.checker.parts.workspaces
 
     def in_background(self, what: str, work: Callable[[], None]) -> None:
         """Run `work` after the listener returns; an unexpected error is logged."""
@@ -87,7 +100,7 @@ class AppContext:
         if self.background is None:
             run()
         else:
-            self.background.submit(run_after_acks)
+            self.background.submit(carry(run_after_acks))  # the request's team, in the pool's thread
 
     def after_ack(self, respond: Callable[..., object], what: str, work: Callable[[], None]) -> None:
         """Run work that follows ack() (in the background); on an unexpected error tell the user

@@ -29,6 +29,7 @@ from sqlalchemy import case, delete, or_, select, text, update
 from sqlalchemy.engine import Engine, make_url
 
 from bot.config import ConfigError
+from bot.tenancy import SINGLE_TEAM
 from storage.models import Lease
 from storage.repo import _insert, utcnow
 
@@ -207,8 +208,10 @@ def _sqlite_file(database_url) -> Optional[str]:
 
 
 @contextlib.contextmanager
-def check_lock(engine: Engine, wait_seconds: float) -> Iterator[None]:
-    """Held for the duration of one check. Postgres: a session-level advisory lock (per schema);
+def check_lock(engine: Engine, wait_seconds: float, team: str = SINGLE_TEAM) -> Iterator[None]:
+    """Held for the duration of one team's check. Postgres: a session-level advisory lock (per schema
+    and team: two workspaces' checks never wait for each other; the single workspace keeps the key
+    it always had);
     SQLite file: an flock on '<file>.check.lock'; otherwise nothing. Raises CheckBusy after wait_seconds."""
     deadline = time.monotonic() + wait_seconds
     if engine.dialect.name == "postgresql":
@@ -217,8 +220,9 @@ def check_lock(engine: Engine, wait_seconds: float) -> Iterator[None]:
             # notices within about a minute (not the system default of hours) and frees it.
             for setting in ("tcp_keepalives_idle = 30", "tcp_keepalives_interval = 10", "tcp_keepalives_count = 3"):
                 conn.execute(text(f"SET {setting}"))
-            key = text("SELECT pg_try_advisory_lock(:c, hashtext(coalesce(current_schema(), '')))")
-            while not conn.execute(key, {"c": _ADVISORY_CLASS}).scalar():
+            key = text("SELECT pg_try_advisory_lock(:c, hashtext(coalesce(current_schema(), '') || :team))")
+            suffix = "" if team == SINGLE_TEAM else ":" + team
+            while not conn.execute(key, {"c": _ADVISORY_CLASS, "team": suffix}).scalar():
                 conn.commit()
                 if time.monotonic() >= deadline:
                     raise CheckBusy(f"another process's check held the lock for {wait_seconds:.0f} s")
@@ -228,8 +232,8 @@ def check_lock(engine: Engine, wait_seconds: float) -> Iterator[None]:
                 yield
             finally:
                 try:
-                    conn.execute(text("SELECT pg_advisory_unlock(:c, hashtext(coalesce(current_schema(), '')))"),
-                                 {"c": _ADVISORY_CLASS})
+                    conn.execute(text("SELECT pg_advisory_unlock(:c, hashtext(coalesce(current_schema(), '') || :team))"),
+                                 {"c": _ADVISORY_CLASS, "team": suffix})
                     conn.commit()
                 except Exception:  # a broken connection: closing it ends the session and its lock
                     conn.invalidate()

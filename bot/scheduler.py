@@ -14,31 +14,40 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.checker import LAST_CHECK_KEY, Checker
 from bot.leader import Leadership
+from bot.tenancy import using_team
 from storage import repo
 from storage.db import session as open_session
 
 log = logging.getLogger(__name__)
 
 
-def _safe_check(checker: Checker) -> None:
+def for_each_team(checker: Checker, what: str, job: Callable[[], object]) -> None:
+    """Run `job` once per workspace, as that workspace's work; one team's failure is logged and
+    the others still get theirs."""
     try:
-        checker.run_check()
-    except Exception:  # keep the schedule alive; the next run tries again
-        log.exception("scheduled check failed")
+        teams = checker.teams()
+    except Exception:  # the installations could not be read: the next run tries again
+        log.exception("%s: could not list the workspaces", what)
+        return
+    for team in teams:
+        try:
+            with using_team(team):
+                job()
+        except Exception:  # keep the schedule alive; the next run tries again
+            log.exception("%s failed for workspace %r", what, team)
+
+
+def _safe_check(checker: Checker) -> None:
+    for_each_team(checker, "scheduled check", checker.run_check)
 
 
 def _safe_recompute(checker: Checker) -> None:
-    try:
-        checker.recompute_auto()
-    except Exception:  # keep the schedule alive; yesterday's levels stay until the next night
-        log.exception("nightly auto-threshold recompute failed")
+    # A failure keeps that workspace's levels from yesterday until the next night.
+    for_each_team(checker, "nightly auto-threshold recompute", checker.recompute_auto)
 
 
 def _safe_prune(checker: Checker) -> None:
-    try:
-        checker.prune_stock_history()
-    except Exception:  # old rows wait for the next night
-        log.exception("nightly stock history prune failed")
+    for_each_team(checker, "nightly stock history prune", checker.prune_stock_history)  # old rows wait a night
 
 
 def _leader_only(job_id: str, job: Callable[[Checker], None], checker: Checker,
@@ -54,10 +63,12 @@ def _check_due_now(scheduler: BackgroundScheduler, checker: Checker, interval_se
     now = repo.utcnow()
     due = now
     try:
-        with open_session(checker.engine) as session:
-            last = repo.get_meta(session, LAST_CHECK_KEY)
-        if last:
-            due = max(now, datetime.fromisoformat(last) + timedelta(seconds=interval_seconds))
+        lasts = []
+        for team in checker.teams():  # the check is one job for every workspace: due when the oldest is
+            with using_team(team), open_session(checker.engine) as session:
+                lasts.append(repo.get_meta(session, LAST_CHECK_KEY))
+        if lasts and all(lasts):
+            due = max(now, min(datetime.fromisoformat(last) for last in lasts) + timedelta(seconds=interval_seconds))
     except Exception:  # unreadable: check now; checks never overlap (bot.leader.check_lock)
         log.warning("could not read the time of the last check", exc_info=True)
     try:

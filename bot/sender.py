@@ -30,12 +30,14 @@ from sqlmodel import Session, col, select
 
 from bot import digests, messages, notices, outbox
 from bot.alert_views import alert_view, digest_view
-from bot.config import Settings
 from bot.leader import HOST, process_gone
-from bot.notifier import Notifier, NotifyError, outbox_metadata
+from bot.notifier import NotifyError, outbox_metadata
+from bot.team_parts import OfCurrentTeam, TeamParts
+from bot.tenancy import current_team, using_team
 from storage import repo
 from storage.db import session as open_session
 from storage.models import Alert, ChannelProblem, Digest, OutboxEntry
+from storage.scoping import ALL_TEAMS
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +64,22 @@ def channel_retry_delay(failures: int, check_interval: timedelta) -> timedelta:
     return min(check_interval * (2 ** (max(failures, 1) - 1) - 1), CHANNEL_RETRY_MAX)
 
 
-class Sender:
-    def __init__(self, engine: Engine, settings: Settings, notifier: Notifier, charts=None,
+class Sender(OfCurrentTeam):
+    """Delivers every team's entries: each inside using_team(entry.team_id), so it renders with
+    that team's settings and calls Slack with that team's token (bot.team_parts)."""
+
+    def __init__(self, engine: Engine, parts: TeamParts, charts=None,
                  may_send: Callable[[], bool] = lambda: True) -> None:
-        self.engine, self.settings, self.notifier = engine, settings, notifier
-        self.lang = settings.language
+        self.engine, self.parts = engine, parts
+        settings = parts.settings()
         self.charts = charts  # bot.stock_charts.ChartPoster: a new alert's chart follows in its thread
         self.may_send = may_send  # replicas: only the lease holder sends
         self.pace = settings.channel_pace_seconds
         self.me = f"{HOST}:{os.getpid()}"
-        self._refused_in_pass: set[str] = set()
-        self._troubled: set[str] = set()
-        self._next_post: dict[str, float] = {}  # channel -> monotonic time its next message may go
+        # Channels are (team, channel id): two workspaces' channel ids are unrelated.
+        self._refused_in_pass: set[tuple[str, str]] = set()
+        self._troubled: set[tuple[str, str]] = set()
+        self._next_post: dict[tuple[str, str], float] = {}  # channel -> monotonic time its next message may go
         self._pass_lock = threading.Lock()  # the thread and drain() never deliver at the same time
         self._wake = threading.Condition()
         self._kicked = False
@@ -143,7 +149,8 @@ class Sender:
         while time.monotonic() < deadline:
             with open_session(self.engine) as session:
                 due = session.exec(select(OutboxEntry.id).where(
-                    col(OutboxEntry.done).is_(False), OutboxEntry.next_try_at <= repo.utcnow()).limit(1)).first()
+                    col(OutboxEntry.done).is_(False), OutboxEntry.next_try_at <= repo.utcnow()).limit(1)
+                    .execution_options(**ALL_TEAMS)).first()
             if due is None and not self._busy:
                 return True
             self.kick()
@@ -165,44 +172,49 @@ class Sender:
     def _pass(self) -> Optional[float]:
         now = repo.utcnow()
         with open_session(self.engine) as session:
+            # What every team is owed, in one pass (each entry is then delivered as its team's work).
             entries = list(session.exec(select(OutboxEntry).where(col(OutboxEntry.done).is_(False))
-                                        .order_by(col(OutboxEntry.id)).limit(BATCH)).all())
-            problems = repo.channel_problems(session)
+                                        .order_by(col(OutboxEntry.id)).limit(BATCH)
+                                        .execution_options(**ALL_TEAMS)).all())
+            problems = {(problem.team_id, problem.channel): problem for problem in session.exec(
+                select(ChannelProblem).execution_options(**ALL_TEAMS))}
         self._troubled = set(problems)  # channels with a stored refusal: a post there may clear it
         if not entries:
             return None
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         wait: Optional[float] = None
         sent = False
-        self._refused_in_pass: set[str] = set()
+        self._refused_in_pass = set()
         for entry in entries:
-            if entry.key in seen:  # in order per key: only the oldest of a key may go
+            channel = (entry.team_id, entry.channel)
+            if (entry.team_id, entry.key) in seen:  # in order per key: only the oldest of a key may go
                 continue
-            if entry.channel in self._refused_in_pass:  # refused a moment ago: it waits out its backoff
+            if channel in self._refused_in_pass:  # refused a moment ago: it waits out its backoff
                 continue
-            seen.add(entry.key)
+            seen.add((entry.team_id, entry.key))
             due = entry.next_try_at
-            problem = problems.get(entry.channel)
+            problem = problems.get(channel)
             if problem is not None and problem.next_try_at > due:
                 due = problem.next_try_at
             if due > now:
                 wait = _min(wait, (due - now).total_seconds())
                 continue
             if entry.kind in outbox.POSTS and self.pace > 0:
-                ready_in = self._next_post.get(entry.channel, 0.0) - time.monotonic()
+                ready_in = self._next_post.get(channel, 0.0) - time.monotonic()
                 if ready_in > 0:
                     wait = _min(wait, ready_in)
                     continue
-                self._next_post[entry.channel] = time.monotonic() + self.pace
+                self._next_post[channel] = time.monotonic() + self.pace
             if self._stop.is_set() and self._thread is threading.current_thread():
                 break
-            try:
-                self._deliver(entry.id)
-            except Exception:  # a bug or a database error on one entry must not stop the others
-                log.exception("delivering outbox entry %s (%s) failed", entry.id, entry.kind)
-                self._retry_later(entry.id, "internal_error", in_doubt=True)
+            with using_team(entry.team_id):
+                try:
+                    self._deliver(entry.id)
+                except Exception:  # a bug or a database error on one entry must not stop the others
+                    log.exception("delivering outbox entry %s (%s) failed", entry.id, entry.kind)
+                    self._retry_later(entry.id, "internal_error", in_doubt=True)
             if entry.kind in outbox.POSTS and self.pace > 0:  # the pause counts from Slack's answer
-                self._next_post[entry.channel] = time.monotonic() + self.pace
+                self._next_post[channel] = time.monotonic() + self.pace
             sent = True
         return 0.0 if sent else wait
 
@@ -392,7 +404,7 @@ class Sender:
             entry.done = True
         elif NotifyError(error).channel_refused:
             self._channel_refused(session, entry.channel, error, now)  # the channel's backoff holds the entry
-            self._refused_in_pass.add(entry.channel)
+            self._refused_in_pass.add((entry.team_id, entry.channel))
         else:
             log.warning("Slack refused outbox entry %s (%s): %s; trying again", entry.id, entry.kind, error)
             entry.next_try_at = now + retry_delay(entry.attempts)
@@ -432,9 +444,9 @@ class Sender:
         return problem
 
     def _channel_works(self, channel: str, now: datetime) -> None:
-        if channel not in self._troubled:  # nothing stored about it (as of this pass): nothing to clear
+        if (current_team(), channel) not in self._troubled:  # nothing stored about it (as of this pass)
             return
-        self._troubled.discard(channel)
+        self._troubled.discard((current_team(), channel))
         with open_session(self.engine) as session:
             problem = repo.clear_channel_problem(session, channel)
             if problem is None:

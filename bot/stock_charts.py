@@ -21,7 +21,9 @@ from bot import messages, planning
 from bot.charts import HISTORY_DAYS, ReorderMark, StockChart, render_stock_chart, worth_drawing
 from bot.config import Settings
 from bot.core.tiers import is_late
-from bot.notifier import Notifier, NotifyError
+from bot.notifier import NotifyError
+from bot.team_parts import OfCurrentTeam, TeamParts
+from bot.tenancy import current_team, using_team
 from storage import repo
 from storage.db import session as open_session
 from storage.models import Alert
@@ -68,14 +70,13 @@ def chart_for(session: Session, settings: Settings, sku: str, today: date, avail
         reorders=tuple(ReorderMark(r.eta, r.quantity, is_late(r.eta, today)) for r in reorders if r.eta))
 
 
-class ChartPoster:
+class ChartPoster(OfCurrentTeam):
     """Renders and uploads stock charts; alert charts go through one background worker."""
 
-    def __init__(self, engine: Engine, settings: Settings, notifier: Notifier) -> None:
+    def __init__(self, engine: Engine, parts: TeamParts) -> None:
         self.engine = engine
-        self.settings = settings
-        self.notifier = notifier
-        self._pending: list[int] = []  # alert ids, oldest first
+        self.parts = parts
+        self._pending: list[tuple[str, int]] = []  # (team, alert id), oldest first
         self._busy = False
         self._changed = threading.Condition()
         self._worker: Optional[threading.Thread] = None
@@ -93,7 +94,7 @@ class ChartPoster:
     def for_alert(self, alert_id: int) -> None:
         """Queue the chart for a just-posted alert; returns at once."""
         with self._changed:
-            self._pending.append(alert_id)
+            self._pending.append((current_team(), alert_id))
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._drain, daemon=True, name="stock-charts")
                 self._worker.start()
@@ -111,10 +112,11 @@ class ChartPoster:
                 if not self._pending and not self._changed.wait_for(lambda: self._pending, IDLE_SECONDS):
                     self._worker = None
                     return
-                alert_id = self._pending.pop(0)
+                team, alert_id = self._pending.pop(0)
                 self._busy = True
             try:
-                self.post_for_alert(alert_id)
+                with using_team(team):  # drawn and uploaded as the work of the team that queued it
+                    self.post_for_alert(alert_id)
             except Exception:  # a chart must never take the worker (or an alert) down with it
                 log.exception("stock chart for alert %s failed", alert_id)
             finally:

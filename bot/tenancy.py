@@ -37,6 +37,13 @@ def using_team(team: str) -> Iterator[str]:
         _current.reset(token)
 
 
+def enter_team(team: str) -> None:
+    """Make the rest of this request `team`'s work, where a `with using_team` block cannot span it:
+    a Bolt global middleware returns before the listener runs (next() only marks it to go on). The
+    request's entry point runs it inside `using_team(SINGLE_TEAM)`, which undoes this afterwards."""
+    _current.set(team)
+
+
 def team_key(team_id: Optional[str], enterprise_id: Optional[str] = None,
              is_enterprise_install: bool = False) -> str:
     """The key a workspace's rows are stored under: its team id, or the enterprise id for an

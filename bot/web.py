@@ -8,7 +8,8 @@ import io
 import json
 import logging
 from datetime import timedelta
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Optional
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -19,6 +20,7 @@ from bot.context import AppContext
 from bot.leader import current_lease
 from bot.sources.push import PushError, parse_sales_push, parse_stock_push
 from bot.sources.registry import PUSH_SOURCE
+from bot.tenancy import SINGLE_TEAM, using_team
 from storage import repo
 from storage.db import database_ok
 from storage.db import session as open_session
@@ -88,21 +90,39 @@ def _read_json(environ) -> object:
         raise PushError(f"the body is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]})") from None
 
 
-def _push_authorized(ctx: AppContext, environ) -> bool:
+def _push_team(ctx: AppContext, environ, given: str) -> Optional[str]:
+    """The team a push (or webhook) carrying the token `given` belongs to; None: not authorized.
+
+    Many workspaces (the Workspaces of an OAuth install answer team_for_push_token): each has its
+    own push token, and the token says whose stock it is. Single-workspace mode: STOCK_PUSH_TOKEN,
+    for SINGLE_TEAM."""
+    lookup = getattr(ctx.workspaces, "team_for_push_token", None)
+    if lookup is not None:
+        return lookup(given) if given else None
     token = ctx.settings.stock_push_token
-    given = environ.get("HTTP_AUTHORIZATION", "")
     # compare_digest: the time taken does not reveal how much of the token was right.
-    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+    return SINGLE_TEAM if token and hmac.compare_digest(given.encode(), token.encode()) else None
+
+
+def _bearer(environ) -> str:
+    given = environ.get("HTTP_AUTHORIZATION", "")
+    return given[len("Bearer "):] if given.startswith("Bearer ") else ""
 
 
 def push_endpoint(ctx: AppContext, environ, start_response, kind: str):
     """POST /api/stock and /api/sales: all or nothing, then the pushed SKUs are checked at once."""
     if environ.get("REQUEST_METHOD") != "POST":
         return _json(start_response, "405 Method Not Allowed", {"ok": False, "error": "POST only"})
-    if not _push_authorized(ctx, environ):
+    team = _push_team(ctx, environ, _bearer(environ))
+    if team is None:
         hint = "send Authorization: Bearer <STOCK_PUSH_TOKEN>" if ctx.settings.stock_push_token \
-            else "pushes are off: set STOCK_PUSH_TOKEN on the server"
+            or hasattr(ctx.workspaces, "team_for_push_token") else "pushes are off: set STOCK_PUSH_TOKEN on the server"
         return _json(start_response, "401 Unauthorized", {"ok": False, "error": f"not authorized: {hint}"})
+    with using_team(team):  # the pushed rows are this team's; its SKUs are checked as its work
+        return _store_push(ctx, start_response, kind, environ)
+
+
+def _store_push(ctx: AppContext, start_response, kind: str, environ):
     now = repo.utcnow()
     try:
         payload = _read_json(environ)
@@ -133,14 +153,24 @@ MAX_WEBHOOK_BYTES = 1024 * 1024
 
 def tiktok_webhook(ctx: AppContext, environ, start_response):
     """POST /webhooks/tiktok: verify, de-duplicate, answer 200 at once; the work runs after."""
+    if environ.get("REQUEST_METHOD") != "POST":
+        return _json(start_response, "405 Method Not Allowed", {"ok": False, "error": "POST only"})
+    # Many workspaces: each gives TikTok its own webhook address, ending ?token=<its push token>.
+    team = _push_team(ctx, environ, parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]) \
+        if hasattr(ctx.workspaces, "team_for_push_token") else SINGLE_TEAM
+    if team is None:
+        return _json(start_response, "404 Not Found", {"ok": False, "error": "TikTok Shop is not configured"})
+    with using_team(team):
+        return _tiktok_webhook(ctx, environ, start_response)
+
+
+def _tiktok_webhook(ctx: AppContext, environ, start_response):
     from bot.sources import SourceError
     from bot.sources.tiktok import parse_webhook, verify_webhook
     from bot.sources.tiktok_source import WEBHOOK_CLOCK_SKEW, WEBHOOK_MAX_AGE, accept_webhook, config_of
 
-    if environ.get("REQUEST_METHOD") != "POST":
-        return _json(start_response, "405 Method Not Allowed", {"ok": False, "error": "POST only"})
     try:
-        config = config_of(ctx.settings)
+        config = config_of(ctx.checker.settings)
     except SourceError:
         config = None
     if config is None:
@@ -182,7 +212,8 @@ def _handled_already(start_response) -> Iterable[bytes]:
 def slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, start_response):
     """POST /slack/events: size, signature, replay and retry checks (bot.slack_guard), then Bolt.
     Work after ack() gives way while requests are on their way here (AppContext.acks)."""
-    with ctx.acks.acking():
+    # using_team: whatever team the request's middleware makes it (bot.app) ends with the request.
+    with ctx.acks.acking(), using_team(SINGLE_TEAM):
         return _slack_events(ctx, slack_handler, environ, start_response)
 
 

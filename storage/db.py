@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session as _SqlModelSession
+from sqlmodel import SQLModel, create_engine
 
-from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot.tenancy import current_team
+from storage import (
+    models,  # registers the tables on SQLModel.metadata
+    scoping,  # noqa: F401  (every ORM statement: the current team's rows only)
+)
 
 
 def make_engine(database_url: str, busy_timeout: float = 30, **pool_options) -> Engine:
@@ -67,6 +72,24 @@ def database_ok(engine: Engine) -> bool:
         return True
     except Exception:  # any driver error means "not reachable" for /healthz
         return False
+
+
+class Session(_SqlModelSession):
+    """A session whose get() takes a team-owned row's own key: `get(Threshold, sku)` means the
+    current team's threshold (its primary key is (team_id, sku)), and a row of another team is
+    never handed out, not even from the identity map."""
+
+    def get(self, entity, ident, **kwargs):
+        team_keyed = isinstance(entity, type) and issubclass(entity, models.TeamKeyed)
+        if team_keyed:
+            key = tuple(ident) if isinstance(ident, (tuple, list)) else (ident,)
+            if len(key) < len(entity.__table__.primary_key.columns):
+                ident = (current_team(), *key)
+        found = super().get(entity, ident, **kwargs)
+        if found is not None and (team_keyed or isinstance(found, models.TeamOwned)) \
+                and found.team_id != current_team():
+            return None
+        return found
 
 
 def session(engine: Engine) -> Session:

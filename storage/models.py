@@ -8,13 +8,50 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, column
 from sqlmodel import Field, SQLModel
 
+from bot.tenancy import current_team
+
 SKU_MAX_LENGTH = 64
+TEAM_MAX_LENGTH = 32  # a Slack team id (T...) or, for an org-wide install, an enterprise id (E...)
 
 
-class Threshold(SQLModel, table=True):
+# ---- whose rows: every table holding a workspace's data carries its team (bot.tenancy) -----------
+# A new row takes the current team (the Python-side column default covers ORM objects and Core
+# inserts alike); the database default '' is SINGLE_TEAM, so rows written before workspaces existed,
+# and raw inserts that leave the column out, belong to the single workspace. Reads, updates and
+# deletes are narrowed to the current team by storage.scoping, for every ORM statement.
+
+class TeamKeyed(SQLModel):
+    """A table whose rows are found by a natural key (a SKU, a name): the team leads the primary key,
+    so the key's index serves each team's lookups and ranges in key order."""
+
+    team_id: str = Field(default_factory=current_team, primary_key=True, max_length=TEAM_MAX_LENGTH,
+                         sa_column_kwargs={"server_default": ""})
+
+
+class TeamOwned(SQLModel):
+    """A table whose rows are found by an autoincrement id (alerts, reorders ...): ids stay global,
+    the team is an indexed column."""
+
+    team_id: str = Field(default_factory=current_team, index=True, max_length=TEAM_MAX_LENGTH,
+                         sa_column_kwargs={"server_default": ""})
+
+
+class TeamScoped:
+    """Every team-owned model, for storage.scoping's criteria. Not a base of the models themselves
+    (a plain attribute on a SQLModel base would become a field); SQLAlchemy finds the mapped
+    classes through __subclasses__, and `team_id` here only lets it try its criteria lambda once."""
+
+    team_id = column("team_id")
+
+    @classmethod
+    def __subclasses__(cls):
+        return [TeamKeyed, TeamOwned]
+
+
+class Threshold(TeamKeyed, table=True):
     sku: str = Field(primary_key=True, max_length=SKU_MAX_LENGTH)
     warning_level: int
     critical_level: int
@@ -25,7 +62,7 @@ class Threshold(SQLModel, table=True):
     warehouse: Optional[str] = Field(default=None, max_length=64)
 
 
-class ThresholdChange(SQLModel, table=True):
+class ThresholdChange(TeamOwned, table=True):
     """Audit trail for `/threshold history`: who changed what, when, old -> new."""
 
     __tablename__ = "threshold_change"
@@ -42,7 +79,7 @@ class ThresholdChange(SQLModel, table=True):
     new_channel: Optional[str] = Field(default=None, max_length=32)
 
 
-class Stock(SQLModel, table=True):
+class Stock(TeamKeyed, table=True):
     """Last known stock per SKU and warehouse ('' when the source has no warehouses).
 
     A SKU's available quantity is the sum over its warehouses.
@@ -60,7 +97,7 @@ class Stock(SQLModel, table=True):
     oversold: Optional[int] = None
 
 
-class StockDay(SQLModel, table=True):
+class StockDay(TeamKeyed, table=True):
     """A day's closing available per SKU and warehouse: the history the stock chart draws.
 
     Written with each stock write (not each check), and only when the value differs from the
@@ -75,7 +112,7 @@ class StockDay(SQLModel, table=True):
     available: int
 
 
-class SalesDay(SQLModel, table=True):
+class SalesDay(TeamKeyed, table=True):
     """Units sold per SKU, warehouse ('' when unknown), day and source: one small row each.
 
     Writing the same (sku, warehouse, day, source) again replaces the units, so re-sent
@@ -85,7 +122,7 @@ class SalesDay(SQLModel, table=True):
     __tablename__ = "sales_day"
     # The forecast's history window ends at the newest day any sales arrived (max(day)): without
     # this index that is a scan of the whole table for every alert.
-    __table_args__ = (Index("ix_sales_day_day", "day"),)
+    __table_args__ = (Index("ix_sales_day_day", "team_id", "day"),)
     sku: str = Field(primary_key=True, max_length=SKU_MAX_LENGTH)
     warehouse: str = Field(default="", primary_key=True, max_length=64)
     day: date = Field(primary_key=True)
@@ -93,7 +130,7 @@ class SalesDay(SQLModel, table=True):
     units: int
 
 
-class OrderLine(SQLModel, table=True):
+class OrderLine(TeamKeyed, table=True):
     """Units of one SKU in one marketplace order, kept so an order seen again (its status
     changed, or a webhook was redelivered) replaces its units instead of adding them."""
 
@@ -108,7 +145,9 @@ class OrderLine(SQLModel, table=True):
 
 
 class WebhookDelivery(SQLModel, table=True):
-    """Requests already handled: webhook deliveries (marketplaces redeliver until they see a 200),
+    """Process-level, not a team's (keys are globally unique delivery ids and signatures).
+
+    Requests already handled: webhook deliveries (marketplaces redeliver until they see a 200),
     Slack request signatures (replays) and Slack event ids (Slack's retries), by key prefix."""
 
     __tablename__ = "webhook_delivery"
@@ -116,7 +155,7 @@ class WebhookDelivery(SQLModel, table=True):
     received_at: datetime
 
 
-class Episode(SQLModel, table=True):
+class Episode(TeamOwned, table=True):
     """One stretch of time a SKU spends at or below its warning level.
 
     `open_sku` equals `sku` while the episode is open and NULL once closed; its unique
@@ -125,13 +164,14 @@ class Episode(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     sku: str = Field(index=True, max_length=SKU_MAX_LENGTH)
-    open_sku: Optional[str] = Field(default=None, unique=True, max_length=SKU_MAX_LENGTH)
+    __table_args__ = (UniqueConstraint("team_id", "open_sku", name="uq_episode_open_sku"),)
+    open_sku: Optional[str] = Field(default=None, max_length=SKU_MAX_LENGTH)
     opened_at: datetime
     closed_at: Optional[datetime] = None
     recovered_available: Optional[int] = None
 
 
-class Alert(SQLModel, table=True):
+class Alert(TeamOwned, table=True):
     """One Slack message per tier per episode; the unique constraint makes posting idempotent."""
 
     __table_args__ = (UniqueConstraint("episode_id", "tier", name="uq_alert_episode_tier"),)
@@ -162,7 +202,7 @@ class Alert(SQLModel, table=True):
     cover_days: Optional[float] = None  # days the available lasts at the recent pace (digest order); None: no sales
 
 
-class Digest(SQLModel, table=True):
+class Digest(TeamOwned, table=True):
     """One message for many SKUs that entered the same tier for the same channel in one check."""
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -176,7 +216,7 @@ class Digest(SQLModel, table=True):
     last_reminded_at: Optional[datetime] = None
 
 
-class OutboxEntry(SQLModel, table=True):
+class OutboxEntry(TeamOwned, table=True):
     """A Slack call to make, written in the same transaction as the change that causes it.
 
     The sender (bot.sender) delivers entries with one `key` (a SKU, a digest, a channel) in id
@@ -206,7 +246,7 @@ class OutboxEntry(SQLModel, table=True):
     error: Optional[str] = Field(default=None, max_length=64)
 
 
-class SkuSnooze(SQLModel, table=True):
+class SkuSnooze(TeamKeyed, table=True):
     """A SKU's snooze from an alert's Snooze menu: no reminders and no WARNING posts while it
     lasts (bot.core.tiers.plan_episode). One row per SKU; it outlives episodes, so a WARNING
     repeat after a recovery stays quiet too. Removed when a worse tier posts or its time is up."""
@@ -219,8 +259,8 @@ class SkuSnooze(SQLModel, table=True):
     snoozed_at: datetime
 
 
-class Reorder(SQLModel, table=True):
-    __table_args__ = (Index("ix_reorder_sku_status", "sku", "status"),)
+class Reorder(TeamOwned, table=True):
+    __table_args__ = (Index("ix_reorder_sku_status", "team_id", "sku", "status"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     sku: str = Field(max_length=SKU_MAX_LENGTH)
     quantity: int
@@ -232,7 +272,7 @@ class Reorder(SQLModel, table=True):
     closed_at: Optional[datetime] = None
 
 
-class SourceState(SQLModel, table=True):
+class SourceState(TeamKeyed, table=True):
     """Health of a stock source, so a failure is reported once and its recovery once."""
 
     __tablename__ = "source_state"
@@ -250,7 +290,7 @@ class SourceState(SQLModel, table=True):
     last_written_at: Optional[datetime] = None
 
 
-class ChannelProblem(SQLModel, table=True):
+class ChannelProblem(TeamKeyed, table=True):
     """A channel Slack refuses alerts for (not found, bot not a member, archived).
 
     Kept in the database so the refusal is reported to OPS_CHANNEL once, across restarts,
@@ -267,7 +307,7 @@ class ChannelProblem(SQLModel, table=True):
     reported_at: Optional[datetime] = None
 
 
-class NotifyRule(SQLModel, table=True):
+class NotifyRule(TeamOwned, table=True):
     """Where else alerts go (`/notify add`): an e-mail address, a DingTalk/WeCom/Feishu robot, a
     phone number (SMS) or any webhook. `target` and `secret` are credentials: never shown back in
     full (bot.core.notify.mask_target) and never logged. Removing a rule ends its waiting messages."""
@@ -286,15 +326,17 @@ class NotifyRule(SQLModel, table=True):
     created_at: datetime
 
 
-class Meta(SQLModel, table=True):
-    """Small key/value facts about the install (time of the last check)."""
+class Meta(TeamKeyed, table=True):
+    """Small key/value facts about a workspace's install (time of its last check)."""
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=255)
 
 
 class Lease(SQLModel, table=True):
-    """Who leads the scheduled work when several processes share the database (bot/leader.py)."""
+    """Process-level, not a team's: one leader serves every workspace.
+
+    Who leads the scheduled work when several processes share the database (bot/leader.py)."""
 
     name: str = Field(primary_key=True, max_length=64)  # "scheduler"
     holder: str = Field(max_length=255)  # host:pid:random of the leading process
@@ -302,7 +344,7 @@ class Lease(SQLModel, table=True):
     acquired_at: datetime  # when the holder took the lease (kept while it renews)
 
 
-class SkuPlan(SQLModel, table=True):
+class SkuPlan(TeamKeyed, table=True):
     """How a SKU's levels are planned: auto mode, lead time, pack sizes, and the last forecast.
 
     One row per SKU that has any of these set; a SKU without a row is manual with defaults.
@@ -326,7 +368,7 @@ class SkuPlan(SQLModel, table=True):
     computed_at: Optional[datetime] = None
 
 
-class Campaign(SQLModel, table=True):
+class Campaign(TeamOwned, table=True):
     """A planned live-stream or ad push: expected demand x `multiplier` from `start` to `end`.
 
     `target` is a SKU, `*` for every SKU, or a prefix ending in `*` (`DRESS-*`).
@@ -342,7 +384,7 @@ class Campaign(SQLModel, table=True):
     created_at: datetime
 
 
-class WarehouseKind(SQLModel, table=True):
+class WarehouseKind(TeamKeyed, table=True):
     """Warehouses a source reported as overseas (TikTok Shop's CB_OVERSEA_WAREHOUSE): SKUs stocked
     there default to the long lead time."""
 
@@ -353,12 +395,13 @@ class WarehouseKind(SQLModel, table=True):
     seen_at: datetime
 
 
-class Supplier(SQLModel, table=True):
+class Supplier(TeamOwned, table=True):
     """Who a SKU is bought from: where purchase orders are e-mailed, and the supply terms
     (lead time, MOQ, pack) a SKU without its own plan values takes (bot.planning)."""
 
+    __table_args__ = (UniqueConstraint("team_id", "name", name="uq_supplier_name"),)
     id: Optional[int] = Field(default=None, primary_key=True)
-    name: str = Field(unique=True, max_length=100)
+    name: str = Field(max_length=100)
     email: str = Field(max_length=254)
     lead_days: int
     moq: Optional[int] = None
@@ -368,7 +411,7 @@ class Supplier(SQLModel, table=True):
     created_at: datetime
 
 
-class SupplierSku(SQLModel, table=True):
+class SupplierSku(TeamKeyed, table=True):
     """A SKU (or every SKU of a prefix, `DRESS-*`) bought from a supplier; the exact SKU wins
     over the longest prefix."""
 
@@ -380,7 +423,7 @@ class SupplierSku(SQLModel, table=True):
     assigned_at: datetime
 
 
-class PurchaseRequest(SQLModel, table=True):
+class PurchaseRequest(TeamOwned, table=True):
     """One line of a purchase request: requested from an alert (one line) or by `/purchase batch`
     (several lines, one per SKU, sharing `batch_id` = the id of the first line, which carries
     the Slack message). Approval gives every line of it one PO number."""

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, delete, select
 
+from bot.tenancy import current_team
 from storage.models import (
     Alert,
     Campaign,
@@ -146,7 +147,7 @@ def upsert_stock(conn: Connection, rows: Sequence[dict]) -> None:
     table = Stock.__table__
     insert = _insert(conn, table)
     statement = insert.on_conflict_do_update(
-        index_elements=["sku", "warehouse"],
+        index_elements=["team_id", "sku", "warehouse"],
         set_={"available": insert.excluded.available, "name": func.coalesce(insert.excluded.name, table.c.name),
               "source": insert.excluded.source, "read_at": insert.excluded.read_at,
               # Left out of a row (None): keep what an earlier read said; send 0 to clear.
@@ -176,7 +177,7 @@ def record_stock_days(conn: Connection, rows: Sequence[dict]) -> None:
         latest[(row["sku"], row.get("warehouse") or "", day)] = row["available"]
     table = StockDay.__table__
     insert = _insert(conn, table)
-    statement = insert.on_conflict_do_update(index_elements=["sku", "warehouse", "day"],
+    statement = insert.on_conflict_do_update(index_elements=["team_id", "sku", "warehouse", "day"],
                                              set_={"available": insert.excluded.available},
                                              where=table.c.available != insert.excluded.available)
     conn.execute(statement, [{"sku": sku, "warehouse": warehouse, "day": day, "available": available}
@@ -223,9 +224,11 @@ def prune_stock_history(conn: Connection, before: date) -> int:
     older = aliased(StockDay)
     table = StockDay.__table__
     superseded = (select(literal(1)).select_from(older)
-                  .where(older.sku == table.c.sku, older.warehouse == table.c.warehouse,
+                  .where(older.team_id == table.c.team_id, older.sku == table.c.sku, older.warehouse == table.c.warehouse,
                          col(older.day) > table.c.day, col(older.day) < before))
-    result = conn.execute(table.delete().where(table.c.day < before, superseded.exists()))
+    # A plain-table DELETE: storage.scoping does not narrow it, so the team is said here.
+    result = conn.execute(table.delete().where(table.c.team_id == current_team(), table.c.day < before,
+                                               superseded.exists()))
     return int(result.rowcount or 0)
 
 
@@ -239,7 +242,7 @@ def upsert_sales(conn: Connection, rows: Sequence[dict]) -> None:
     if not rows:
         return
     insert = _insert(conn, SalesDay.__table__)
-    statement = insert.on_conflict_do_update(index_elements=["sku", "warehouse", "day", "source"],
+    statement = insert.on_conflict_do_update(index_elements=["team_id", "sku", "warehouse", "day", "source"],
                                              set_={"units": insert.excluded.units})
     conn.execute(statement, list(rows))
 
@@ -251,7 +254,7 @@ def replace_order_lines(conn: Connection, source: str, rows: Sequence[dict]) -> 
         return
     insert = _insert(conn, OrderLine.__table__)
     conn.execute(insert.on_conflict_do_update(
-        index_elements=["source", "order_id", "sku", "warehouse"],
+        index_elements=["team_id", "source", "order_id", "sku", "warehouse"],
         set_={"day": insert.excluded.day, "units": insert.excluded.units, "cancelled": insert.excluded.cancelled},
     ), list(rows))
     # A key whose lines are all cancelled now counts 0, so it starts at 0 and is written too.
@@ -444,7 +447,7 @@ def save_snooze(session: Session, sku: str, tier: int, until: Optional[datetime]
     values = {"sku": sku, "tier": tier, "until": until, "snoozed_by": user, "snoozed_at": now}
     insert = _insert(session.connection(), table).values(**values)
     session.execute(insert.on_conflict_do_update(
-        index_elements=["sku"], set_={name: insert.excluded[name] for name in values if name != "sku"}))
+        index_elements=["team_id", "sku"], set_={name: insert.excluded[name] for name in values if name != "sku"}))
     return SkuSnooze(**values)
 
 
@@ -611,9 +614,11 @@ def candidate_query(lower: Optional[str] = None, upper: Optional[str] = None,
                    detail(func.coalesce(func.sum(other.oversold), 0)).label("oversold"))
             .join(Stock, _watched(Stock))
             .where(*in_range)
-            .group_by(Threshold.sku)
+            # The whole key: a threshold's other columns depend on it (the team is one value here,
+            # storage.scoping), and the rows come in its index order.
+            .group_by(Threshold.team_id, Threshold.sku)
             .having(or_(available <= Threshold.warning_level, col(Threshold.sku).in_(open_skus)))
-            .order_by(Threshold.sku))
+            .order_by(Threshold.team_id, Threshold.sku))
 
 
 # Postgres settings for one range's transaction (SET LOCAL: they end with it).
@@ -727,7 +732,7 @@ def get_meta(session: Session, key: str) -> Optional[str]:
 def set_meta_conn(conn: Connection, key: str, value: str) -> None:
     """set_meta inside a Core transaction (the caller's engine.begin())."""
     insert = _insert(conn, Meta.__table__)
-    conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_={"value": insert.excluded.value}),
+    conn.execute(insert.on_conflict_do_update(index_elements=["team_id", "key"], set_={"value": insert.excluded.value}),
                  [{"key": key, "value": value}])
 
 

@@ -18,12 +18,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.core.commands import MAX_NOTE_LENGTH, MAX_QUANTITY
 from bot.core.text import clean_text
 from bot.messages import ACTION_ACK, ACTION_APPLY_THRESHOLD, ACTION_REORDERED
 from bot.sources import sku_problem
+from storage.db import Session
 from storage.models import Campaign, Reorder, SkuPlan, Stock, Threshold
 
 COMMANDS = ("/threshold", "/stock", "/reorder", "/campaign")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from storage import repo
+from storage.db import Session
 from storage.models import Alert, ChannelProblem, Episode, Reorder
 from tests.conftest import ALERT_CHANNEL, write_stock
 

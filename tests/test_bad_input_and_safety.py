@@ -12,8 +12,9 @@ import time
 from urllib.parse import urlencode
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
+from storage.db import Session
 from storage.models import Alert, Episode, Reorder, Stock, Threshold, ThresholdChange
 from tests.conftest import SIGNING_SECRET, http, sign, wait_until, write_stock
 from tests.slack_server import BOT_TOKEN

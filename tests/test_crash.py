@@ -9,10 +9,10 @@ import subprocess
 import time
 from collections import Counter
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from storage import repo
-from storage.db import make_engine
+from storage.db import Session, make_engine
 from storage.models import Alert, OutboxEntry
 from tests.conftest import ALERT_CHANNEL, write_stock
 from tests.test_cli import stockbot, stockbot_env, stop

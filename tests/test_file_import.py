@@ -8,9 +8,9 @@ import subprocess
 from datetime import date
 
 import openpyxl
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from storage.db import make_engine
+from storage.db import Session, make_engine
 from storage.models import SalesDay, Stock
 from tests.conftest import write_stock
 from tests.slack_server import BOT_TOKEN

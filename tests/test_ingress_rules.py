@@ -11,10 +11,11 @@ import sqlite3
 import time
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.config import load_settings
 from bot.core.text import clean_text
+from storage.db import Session
 from storage.models import Alert, Reorder, Stock
 from tests import tiktok_server as tts
 from tests.conftest import ALERT_CHANNEL, ERP_QUERY, write_stock

@@ -9,12 +9,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.app import BACKGROUND_WORKERS, LISTENER_WORKERS
 from bot.sources import SalesRow
 from bot.web import WEB_THREADS
 from storage import repo
+from storage.db import Session
 from storage.models import Alert
 from tests.conftest import wait_until, write_stock
 

@@ -4,10 +4,11 @@ stored, admins only, targets and secrets masked, Slack's escaping of links undon
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.core.commands import CommandError
 from bot.core.notify import parse_notify
+from storage.db import Session
 from storage.models import NotifyRule, OutboxEntry
 from tests.notify_servers import servers_fixture, smtp_fixture, start  # noqa: F401  (fixtures)
 

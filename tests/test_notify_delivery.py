@@ -10,10 +10,11 @@ import time
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.sources import SalesRow
 from storage import repo
+from storage.db import Session
 from storage.models import Alert, ChannelProblem, NotifyRule, OutboxEntry
 from tests.conftest import ALERT_CHANNEL, write_stock
 from tests.notify_servers import OPS, servers_fixture, sms_segments, smtp_fixture, start, text_and_html  # noqa: F401

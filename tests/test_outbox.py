@@ -9,10 +9,11 @@ import json
 import time
 from datetime import timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.notifier import outbox_metadata
 from storage import repo
+from storage.db import Session
 from storage.models import Alert, Digest, OutboxEntry
 from tests.conftest import ALERT_CHANNEL, http, wait_until, write_stock
 

@@ -10,12 +10,13 @@ from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot import planning
 from bot.core import purchase as core
 from bot.sources import SalesRow
 from storage import repo
+from storage.db import Session
 from storage.models import Alert, OutboxEntry, PurchaseRequest, Reorder
 from tests.conftest import ALERT_CHANNEL, wait_until, write_stock
 from tests.smtp_server import SmtpServer, WebhookServer

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot import planning
 from bot.core import purchase as core
 from bot.core.commands import CommandError
 from bot.sources import SalesRow
 from storage import repo
+from storage.db import Session
 from storage.models import Supplier, SupplierSku
 from tests.conftest import wait_until
 

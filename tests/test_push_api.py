@@ -7,9 +7,10 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from storage import repo
+from storage.db import Session
 from storage.models import SalesDay, SourceState, Stock
 from tests.conftest import ALERT_CHANNEL, http
 

@@ -10,10 +10,11 @@ import time
 from urllib.parse import urlencode
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.slack_guard import SLACK_MAX_BODY_BYTES
 from bot.web import MAX_PUSH_BYTES
+from storage.db import Session
 from storage.models import Reorder, Stock
 from tests.conftest import http, sign
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.sender import channel_retry_delay
 from storage import repo
+from storage.db import Session
 from storage.models import ChannelProblem, Reorder, Threshold
 from tests.conftest import ALERT_CHANNEL, write_stock
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session
 
 from bot.i18n import t
 from storage import repo
+from storage.db import Session
 from storage.models import SkuSnooze
 from tests.conftest import write_stock
 from tests.test_alert_lifecycle import _alert, block_text, thread_replies, top_posts
@@ -225,5 +225,5 @@ def test_an_existing_database_gains_the_snooze_table(database_url):
         conn.execute(text('DROP TABLE "snooze"'))  # as before this version
     init_db(engine)
     columns = {c["name"] for c in inspect(engine).get_columns("snooze")}
-    assert columns == {"sku", "until", "tier", "snoozed_by", "snoozed_at"}
+    assert columns == {"team_id", "sku", "until", "tier", "snoozed_by", "snoozed_at"}
     engine.dispose()

@@ -7,8 +7,9 @@ import json
 import sqlite3
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
+from storage.db import Session
 from storage.models import SourceState, Stock
 from tests.conftest import ERP_QUERY, write_stock
 

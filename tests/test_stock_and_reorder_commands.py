@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from storage import repo
+from storage.db import Session
 from storage.models import Alert, Reorder, Stock
 from tests.conftest import ALERT_CHANNEL, wait_until, write_stock
 

@@ -6,9 +6,10 @@ Results are read from the replies the loopback Slack received and from the real 
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from storage import repo
+from storage.db import Session
 from storage.models import Alert, Threshold, ThresholdChange
 from tests.conftest import ALERT_CHANNEL, write_stock
 

@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import func, select
 
 from bot import messages
 from bot.core import forecast as fc
@@ -17,6 +17,7 @@ from bot.i18n import t
 from bot.scheduler import start_scheduler
 from bot.sources import SalesRow
 from storage import repo
+from storage.db import Session
 from storage.models import Campaign, SkuPlan, Threshold, ThresholdChange
 from tests.conftest import ALERT_CHANNEL, write_stock
 

@@ -10,9 +10,10 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from storage import repo
+from storage.db import Session
 from storage.models import SalesDay, Stock
 from tests import tiktok_server as tts
 from tests.conftest import http, wait_until

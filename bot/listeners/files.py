@@ -27,7 +27,7 @@ def fetch_and_store(ctx, client, shared: dict, store: Callable[[str, bytes], str
     which imports it and words the summary. Returns the reply: the summary, or why not."""
     lang, file_id = ctx.lang, str(shared.get("id") or "")
     try:
-        name, data = fetch_file(client, ctx.settings.slack_bot_token, file_id, ctx.settings.slack_api_url)
+        name, data = fetch_file(client, client.token or ctx.settings.slack_bot_token, file_id, ctx.settings.slack_api_url)
     except FileFetchError as exc:
         return t(lang, "import.fetch_failed", file=shared.get("name") or file_id, error=reason_text(lang, exc.reason))
     except Exception:

@@ -32,6 +32,7 @@ from bot.sources.tiktok import (
     load_tiktok_config,
     read_shop_stock,
 )
+from bot.tenancy import carry, current_team
 from storage import repo
 from storage.db import session as open_session
 
@@ -67,8 +68,8 @@ def _token_key(shop: ShopConfig) -> str:
 
 
 def client_for(config: TikTokConfig, shop: ShopConfig, engine: Optional[Engine]) -> TikTokShopClient:
-    """The process's client for a shop, with the newest tokens we know of."""
-    key = (config.api_url, shop.name)
+    """The process's client for a shop of the current team, with the newest tokens we know of."""
+    key = (current_team(), config.api_url, shop.name)
     with _clients_lock:
         client = _clients.get(key)
         if client is None or client.config.app_key != config.app_key:
@@ -76,7 +77,8 @@ def client_for(config: TikTokConfig, shop: ShopConfig, engine: Optional[Engine])
             if engine is not None:
                 _load_saved_tokens(engine, shop)
             client = TikTokShopClient(
-                config, shop, on_token_refresh=lambda s: _save_tokens(engine, s, configured_refresh_token))
+                # carry: refreshed tokens are saved as this team's, whichever thread refreshes them
+                config, shop, on_token_refresh=carry(lambda s: _save_tokens(engine, s, configured_refresh_token)))
             _clients[key] = client
         return client
 
@@ -173,7 +175,7 @@ def accept_webhook(checker: "Checker", event: WebhookEvent, now: datetime) -> bo
         if now - _last_prune[0] > timedelta(hours=1):
             _last_prune[0] = now
             repo.forget_deliveries(session, now - 2 * WEBHOOK_MAX_AGE)
-    _background.submit(_handle_event, checker, event)
+    _background.submit(carry(_handle_event), checker, event)  # the webhook's team, in the pool's thread
     return True
 
 
