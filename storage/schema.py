@@ -107,7 +107,7 @@ def stored_revision(engine: Engine) -> Optional[str]:
 
 
 def describe(revision: Optional[str]) -> str:
-    return revision or "no revision (empty, or created before migrations)"
+    return revision or "no revision yet (empty, or created by a release before migrations)"
 
 
 def require_head(engine: Engine) -> None:
@@ -116,8 +116,8 @@ def require_head(engine: Engine) -> None:
     if current == head:
         return
     _refuse_unknown(current)
-    raise SchemaMismatch(f"the database is at {describe(current)}, this release needs {head} and AUTO_MIGRATE "
-                         f"is false: {UPGRADE_HINT}, or set AUTO_MIGRATE=true.")
+    raise SchemaMismatch(f"the database's schema revision is {describe(current)}; this release needs {head} and "
+                         f"AUTO_MIGRATE is false: {UPGRADE_HINT}, or set AUTO_MIGRATE=true.")
 
 
 def _refuse_unknown(revision: Optional[str]) -> None:
