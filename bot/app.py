@@ -35,7 +35,7 @@ def build_context(settings: Settings, engine: Optional[Engine] = None,
     """The parts that work without a Slack app (the checker for `stockbot check` and `worker`)."""
     if engine is None:
         engine = make_engine(settings.database_url)
-        init_db(engine)
+        init_db(engine, auto_migrate=settings.auto_migrate)
     if notifier is None:
         notifier = SlackNotifier(make_web_client(settings.slack_bot_token, settings.slack_api_url))
     return AppContext(env_settings=settings, engine=engine, checker=Checker(engine, settings, notifier))
