@@ -28,15 +28,16 @@ from tests.legacy import schema_v0
 ROWS_PER_TABLE = 3
 T0 = datetime(2026, 10, 1, 8, 30, 15, 123456, tzinfo=timezone.utc)
 
-# A second revision for the downgrade tests, added to a copy of migrations/ (until the project has one of
-# its own). It changes `episode`, which `alert` refers to, so on SQLite batch mode rebuilds a referenced table.
+# A further revision for the downgrade tests, added to a copy of migrations/ on top of the project's head.
+# It changes `episode`, which `alert` refers to, so on SQLite batch mode rebuilds a referenced table.
+EXTRA = "0099_episode_note"
 EXTRA_REVISION = '''"""Episode note (test only)."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_episode_note"
-down_revision = "0001_baseline"
+revision = "0099_episode_note"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -85,7 +86,8 @@ def extra_migrations(tmp_path):
     """migrations/ copied, plus EXTRA_REVISION: what STOCKBOT_MIGRATIONS_DIR points the CLI at."""
     directory = tmp_path / "migrations"
     shutil.copytree(schema.migrations_dir(), directory, ignore=shutil.ignore_patterns("__pycache__"))
-    (directory / "versions" / "0002_episode_note.py").write_text(EXTRA_REVISION, encoding="utf-8")
+    (directory / "versions" / f"{EXTRA}.py").write_text(EXTRA_REVISION.replace("{head}", schema.head_revision()),
+                                                         encoding="utf-8")
     return directory
 
 
@@ -241,31 +243,33 @@ def test_downgrade_one_step_then_upgrade_again_keeps_the_data_and_the_baseline_i
     use_copy = {schema.MIGRATIONS_DIR_ENV: str(extra_migrations)}
 
     upgraded = stockbot_db(empty_url, "upgrade", cwd=tmp_path, **use_copy)
-    assert upgraded.returncode == 0 and "to 0002_episode_note (head)" in upgraded.stdout, upgraded.stderr
+    head = schema.head_revision()
+    assert upgraded.returncode == 0 and f"to {EXTRA} (head)" in upgraded.stdout, upgraded.stderr
     assert "note" in {column["name"] for column in sa.inspect(engine).get_columns("episode")}
     with engine.begin() as conn:
         conn.execute(text("UPDATE episode SET note = 'kept until the downgrade' WHERE id = 1"))
 
     down = stockbot_db(empty_url, "downgrade", "-1", cwd=tmp_path, **use_copy)
     assert down.returncode == 0, down.stderr
-    assert "database downgraded from 0002_episode_note to 0001_baseline" in down.stdout
+    assert f"database downgraded from {EXTRA} to {head}" in down.stdout
     assert "note" not in {column["name"] for column in sa.inspect(engine).get_columns("episode")}
     assert snapshot(engine, legacy) == before  # episode rebuilt (SQLite batch mode); alert still points at it
     current = stockbot_db(empty_url, "current", cwd=tmp_path, **use_copy)
-    assert "0001_baseline; this release's head is 0002_episode_note" in current.stdout
+    assert f"{head}; this release's head is {EXTRA}" in current.stdout
 
     up = stockbot_db(empty_url, "upgrade", cwd=tmp_path, **use_copy)
-    assert up.returncode == 0 and "upgraded from 0001_baseline to 0002_episode_note (head)" in up.stdout
+    assert up.returncode == 0 and f"upgraded from {head} to {EXTRA} (head)" in up.stdout
     assert snapshot(engine, legacy) == before
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM episode WHERE note IS NULL")).scalar() == ROWS_PER_TABLE
 
-    assert stockbot_db(empty_url, "downgrade", "-1", cwd=tmp_path, **use_copy).returncode == 0
+    while schema.stored_revision(engine) != "0001_baseline":  # down through the project's own revisions
+        assert stockbot_db(empty_url, "downgrade", "-1", cwd=tmp_path, **use_copy).returncode == 0
     refused = stockbot_db(empty_url, "downgrade", "-1", cwd=tmp_path, **use_copy)
     assert refused.returncode == 2
     assert "at the baseline (0001_baseline)" in refused.stderr and "refused" in refused.stderr
     assert snapshot(engine, legacy) == before  # nothing dropped
-    assert stockbot_db(empty_url, "current", cwd=tmp_path).stdout.strip() == "0001_baseline (head)"
+    assert stockbot_db(empty_url, "current", cwd=tmp_path).stdout.strip().startswith("0001_baseline")
 
     usage = stockbot_db(empty_url, "downgrade", "-2", cwd=tmp_path)
     assert usage.returncode == 2 and "only `-1`" in usage.stderr
