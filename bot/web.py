@@ -1,5 +1,5 @@
 """HTTP surface: POST /slack/events (Bolt), GET /healthz, POST /api/stock, /api/sales and
-/webhooks/tiktok. Served by waitress."""
+/webhooks/tiktok; in OAuth mode GET /slack/install and /slack/oauth_redirect (Bolt). Served by waitress."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import io
 import json
 import logging
 from datetime import timedelta
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Optional
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -19,6 +19,7 @@ from bot.context import AppContext
 from bot.leader import current_lease
 from bot.sources.push import PushError, parse_sales_push, parse_stock_push
 from bot.sources.registry import PUSH_SOURCE
+from bot.tenancy import SINGLE_TEAM, using_team
 from storage import repo
 from storage.db import database_ok
 from storage.db import session as open_session
@@ -95,14 +96,33 @@ def _push_authorized(ctx: AppContext, environ) -> bool:
     return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
+def _push_team(ctx: AppContext, environ) -> Optional[str]:
+    """The workspace a push belongs to: SINGLE_TEAM with the environment's STOCK_PUSH_TOKEN; in OAuth
+    mode the workspace whose `/stockbot config push-token new` made the bearer token. None: refused."""
+    if ctx.workspaces is not None and ctx.workspaces.oauth:
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        return ctx.workspaces.team_for_push_token(token.strip()) if scheme == "Bearer" else None
+    return SINGLE_TEAM if _push_authorized(ctx, environ) else None
+
+
 def push_endpoint(ctx: AppContext, environ, start_response, kind: str):
     """POST /api/stock and /api/sales: all or nothing, then the pushed SKUs are checked at once."""
     if environ.get("REQUEST_METHOD") != "POST":
         return _json(start_response, "405 Method Not Allowed", {"ok": False, "error": "POST only"})
-    if not _push_authorized(ctx, environ):
-        hint = "send Authorization: Bearer <STOCK_PUSH_TOKEN>" if ctx.settings.stock_push_token \
-            else "pushes are off: set STOCK_PUSH_TOKEN on the server"
+    team = _push_team(ctx, environ)
+    if team is None:
+        if ctx.workspaces is not None and ctx.workspaces.oauth:
+            hint = "send Authorization: Bearer <the token `/stockbot config push-token new` made in your workspace>"
+        elif ctx.settings.stock_push_token:
+            hint = "send Authorization: Bearer <STOCK_PUSH_TOKEN>"
+        else:
+            hint = "pushes are off: set STOCK_PUSH_TOKEN on the server"
         return _json(start_response, "401 Unauthorized", {"ok": False, "error": f"not authorized: {hint}"})
+    with using_team(team):
+        return _push(ctx, environ, start_response, kind)
+
+
+def _push(ctx: AppContext, environ, start_response, kind: str):
     now = repo.utcnow()
     try:
         payload = _read_json(environ)
@@ -221,8 +241,29 @@ def _slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, 
         return _json(start_response, "400 Bad Request", INVALID_REQUEST)
 
 
+OAUTH_FAILED_PAGE = (b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Stockbot</title></head><body>"
+                     b"<h2>Stockbot could not finish the installation</h2><p>Nothing was installed. Please try "
+                     b"again in a minute from the install link.</p></body></html>")
+
+
+def oauth_endpoint(slack_handler: SlackRequestHandler, environ, start_response):
+    """GET /slack/install and /slack/oauth_redirect: Bolt's OAuth flow (bot.app.oauth_settings).
+    A bad, expired or forged state gets Bolt's failure page; a database error ours, never a 500 trace."""
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        return _json(start_response, "405 Method Not Allowed", {"error": "GET only"})
+    try:
+        return slack_handler(environ, start_response)
+    except Exception:
+        log.exception("the OAuth install step %s failed", environ.get("PATH_INFO"))
+        start_response("503 Service Unavailable", [("Content-Type", "text/html; charset=utf-8"),
+                                                   ("Content-Length", str(len(OAUTH_FAILED_PAGE)))])
+        return [OAUTH_FAILED_PAGE]
+
+
 def make_wsgi_app(ctx: AppContext, bolt_app: App | None) -> Callable:
     slack_handler = SlackRequestHandler(bolt_app, path=SLACK_PATH) if bolt_app is not None else None
+    oauth_flow = bolt_app.oauth_flow if bolt_app is not None else None
+    oauth_paths = (oauth_flow.install_path, oauth_flow.redirect_uri_path) if oauth_flow is not None else ()
 
     def application(environ, start_response):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
@@ -233,6 +274,8 @@ def make_wsgi_app(ctx: AppContext, bolt_app: App | None) -> Callable:
             return tiktok_webhook(ctx, environ, start_response)
         if path in ("/api/stock", "/api/sales"):
             return push_endpoint(ctx, environ, start_response, path.rsplit("/", 1)[-1])
+        if path in oauth_paths:
+            return oauth_endpoint(slack_handler, environ, start_response)
         if path == SLACK_PATH and slack_handler is not None:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})
