@@ -18,7 +18,7 @@ from bot.context import AppContext
 from bot.i18n import t
 from bot.listeners import register_listeners
 from bot.notifier import Notifier, SlackNotifier, make_web_client
-from bot.tenancy import team_key, using_team
+from bot.tenancy import enter_team, team_key
 from bot.workspaces import SignedStateStore, Workspaces
 from storage import repo
 from storage.db import init_db, make_engine
@@ -118,8 +118,10 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
             return next()
         if context.bot_token:
             context["client"] = ctx.workspaces.client_for_token(context.bot_token)
-        with using_team(team_key(context.team_id, context.enterprise_id, bool(context.is_enterprise_install))):
-            return next()
+        # Bolt calls the listener after this returns: the team is set for the rest of this request's
+        # context (bot.web.slack_events gives each request a context of its own).
+        enter_team(team_key(context.team_id, context.enterprise_id, bool(context.is_enterprise_install)))
+        return next()
 
     if settings.socket_mode:
         # Over HTTP, bot.web drops Slack's event retries before Bolt; over the websocket they

@@ -46,6 +46,13 @@ def team_key(team_id: Optional[str], enterprise_id: Optional[str] = None,
     return team_id or enterprise_id or SINGLE_TEAM
 
 
+def enter_team(team: str) -> None:
+    """From here on, the current context's work is `team`'s, with no way back: only for a context
+    made for one request (bot.web runs each Slack request in its own copy_context(), and Bolt runs
+    its middleware and listener one after the other, not nested, so `using_team` cannot span both)."""
+    _current.set(team)
+
+
 def carry(work: Callable[..., T]) -> Callable[..., T]:
     """`work`, to run in another thread (a pool) as the team that handed it over: context
     variables do not cross threads by themselves."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import hmac
 import io
 import json
@@ -203,7 +204,8 @@ def slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, s
     """POST /slack/events: size, signature, replay and retry checks (bot.slack_guard), then Bolt.
     Work after ack() gives way while requests are on their way here (AppContext.acks)."""
     with ctx.acks.acking():
-        return _slack_events(ctx, slack_handler, environ, start_response)
+        # A context of its own: the request's workspace (set once Bolt knows it, bot.app) ends with it.
+        return contextvars.copy_context().run(_slack_events, ctx, slack_handler, environ, start_response)
 
 
 def _slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, start_response):

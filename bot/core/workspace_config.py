@@ -105,7 +105,7 @@ def parse_config(text: Optional[str]) -> ConfigRequest:
     if what in ("lead-days", "overseas-lead-days"):
         if len(rest) != 1:
             raise CommandError("config_usage")
-        return ConfigSet({what.replace("-", "_"): str(parse_days(rest[0], what, MAX_LEAD_DAYS))})
+        return ConfigSet({what.replace("-", "_"): str(parse_days(rest[0], "lead", MAX_LEAD_DAYS))})
     if what == "push-token":
         if len(rest) != 1 or rest[0].lower() != "new":
             raise CommandError("config_usage")
