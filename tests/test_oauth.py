@@ -6,14 +6,15 @@ from __future__ import annotations
 import time
 from urllib.parse import urlparse
 
+import pytest
 import yaml
 from sqlalchemy import func, select
 
 from bot.app import BOT_SCOPES
+from bot.config import ConfigError, load_settings
 from storage import models
-from tests.conftest import ALERT_CHANNEL
 from tests.slack_server import OAUTH_CLIENT_ID
-from tests.workspaces import finish_install, install_workspace, start_install
+from tests.workspaces import SECRET_KEY, finish_install, install_workspace, start_install
 
 
 def _installed_rows(bot) -> int:
@@ -84,10 +85,51 @@ def test_a_workspace_that_never_installed_is_told_to_install(oauth_bot):
     assert "reinstall" in (result.body + str(bot.slack.responses(result.response_key))).lower()
 
 
-def test_manifest_has_the_redirect_url_and_the_scopes_asked_for(oauth_bot):
+def test_manifest_has_the_redirect_url_and_the_scopes_asked_for():
     with open("manifest.yml", encoding="utf-8") as handle:
         manifest = yaml.safe_load(handle)
     assert manifest["oauth_config"]["redirect_urls"] == ["https://stockbot.example.com/slack/oauth_redirect"]
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == set(BOT_SCOPES)
     assert "/stockbot" in {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert ALERT_CHANNEL and time.time()
+
+
+OAUTH_ENV = {"SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "client-secret-value",
+             "SLACK_STATE_SECRET": "state-secret-value", "STOCKBOT_SECRET_KEY": SECRET_KEY}
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"SLACK_CLIENT_ID": "1111.2222"}, "SLACK_CLIENT_SECRET, SLACK_STATE_SECRET is not set"),
+    ({**OAUTH_ENV, "SLACK_STATE_SECRET": ""}, "SLACK_STATE_SECRET is not set"),
+    ({**OAUTH_ENV, "STOCKBOT_SECRET_KEY": ""}, "STOCKBOT_SECRET_KEY must be set"),
+    ({**OAUTH_ENV, "STOCKBOT_SECRET_KEY": "not-a-fernet-key"}, "STOCKBOT_SECRET_KEY is not a Fernet key"),
+    ({**OAUTH_ENV, "SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_BOT_TOKEN and SLACK_CLIENT_ID"),
+])
+def test_half_configured_oauth_stops_with_the_variable_named_never_its_value(env, named):
+    with pytest.raises(ConfigError) as raised:
+        load_settings(env, dotenv=False)
+    assert named in str(raised.value)
+    for value in ("client-secret-value", "state-secret-value", SECRET_KEY, "not-a-fernet-key"):
+        assert value not in str(raised.value)
+
+
+def test_oauth_settings_load_and_never_print_their_secrets():
+    settings = load_settings(OAUTH_ENV, dotenv=False)
+    assert settings.oauth_mode and not load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}, dotenv=False).oauth_mode
+    assert (settings.slack_client_secret, settings.secret_key) == ("client-secret-value", SECRET_KEY)
+    for value in ("client-secret-value", "state-secret-value", SECRET_KEY):
+        assert value not in repr(settings) and value not in str(settings)
+
+
+def test_each_workspace_has_one_paced_client_that_waits_out_slacks_429(oauth_bot):
+    bot = oauth_bot()
+    t1, t2 = install_workspace(bot, "T1"), install_workspace(bot, "T2")
+    workspaces = bot.ctx.workspaces
+    assert workspaces.client_for("T1") is workspaces.client_for("T1")
+    assert workspaces.client_for("T1") is not workspaces.client_for("T2")
+    assert workspaces.client_for("T2").token == t2.token
+    bot.slack.rate_limit("conversations.info", times=1, retry_after="1")
+    started = time.monotonic()
+    reply = bot.ask("/threshold", "set SKU1 100 critical 50 channel <#C0T1ALERTS|alerts>", user=t1.installer,
+                    team_id="T1")
+    assert "SKU1" in reply and time.monotonic() - started >= 1.0
+    assert bot.slack.tokens_used("conversations.info") == [t1.token, t1.token]  # refused once, then again after 1 s
