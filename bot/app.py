@@ -7,6 +7,8 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Optional
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from sqlalchemy.engine import Engine
 
 from bot import purchases, slack_guard  # noqa: F401  (purchases: registers its outbox kinds)
@@ -16,7 +18,8 @@ from bot.context import AppContext
 from bot.i18n import t
 from bot.listeners import register_listeners
 from bot.notifier import Notifier, SlackNotifier, make_web_client
-from bot.tenancy import SINGLE_TEAM, enter_team, team_key
+from bot.tenancy import enter_team, team_key
+from bot.workspaces import SignedStateStore, Workspaces
 from storage import repo
 from storage.db import init_db, make_engine
 
@@ -36,9 +39,38 @@ def build_context(settings: Settings, engine: Optional[Engine] = None,
     if engine is None:
         engine = make_engine(settings.database_url)
         init_db(engine, auto_migrate=settings.auto_migrate)
+    client = notifier.client if isinstance(notifier, SlackNotifier) else None
+    if client is None:
+        client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
     if notifier is None:
-        notifier = SlackNotifier(make_web_client(settings.slack_bot_token, settings.slack_api_url))
-    return AppContext(env_settings=settings, engine=engine, checker=Checker(engine, settings, notifier))
+        notifier = SlackNotifier(client)
+    workspaces = Workspaces(settings, client, engine)
+    # The checker serves every workspace: each one's settings and client come from `workspaces`.
+    return AppContext(env_settings=settings, engine=engine,
+                      checker=Checker(engine, settings, notifier, workspaces=workspaces), workspaces=workspaces)
+
+
+# The bot scopes of manifest.yml (kept equal by tests/test_oauth.py): what /slack/install asks Slack for.
+BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:read", "groups:read", "files:read",
+              "files:write", "im:history", "channels:history", "groups:history")
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+def oauth_settings(settings: Settings, ctx: AppContext) -> OAuthSettings:
+    """Install to many workspaces: Slack's OAuth v2 flow, installations in the app's own database."""
+    return OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=list(BOT_SCOPES),
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        # Straight on to Slack's consent page (a 302), no "Add to Slack" page of ours in between.
+        install_page_rendering_enabled=False,
+        installation_store=ctx.workspaces.installation_store,
+        installation_store_bot_only=True,  # bot tokens only: Stockbot asks for no user scopes
+        state_store=SignedStateStore(settings.slack_state_secret, ctx.engine),
+    )
 
 
 def build_app(settings: Settings, engine: Optional[Engine] = None,
@@ -47,16 +79,30 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
     """The Bolt app and its context. `listener_executor` is where Bolt runs listeners (up to their
     ack()), `background_executor` where their work after ack() runs (default: pools of
     LISTENER_WORKERS and BACKGROUND_WORKERS threads); tests pass ones they can wait on."""
+    # OAuth mode: no token here; each request gets its workspace's client (Workspaces.client_for_token).
     client = make_web_client(settings.slack_bot_token, settings.slack_api_url)
     ctx = build_context(settings, engine, SlackNotifier(client))
     ctx.background = background_executor or ThreadPoolExecutor(BACKGROUND_WORKERS, thread_name_prefix="after-ack")
     ctx.guard_engine = slack_guard.guard_engine(ctx.engine.url.render_as_string(hide_password=False))
     listener_executor = listener_executor or ThreadPoolExecutor(LISTENER_WORKERS, thread_name_prefix="listener")
+    if settings.oauth_mode:
+        oauth = oauth_settings(settings, ctx)
+        mode: dict = dict(
+            oauth_settings=oauth,
+            # Bolt's own authorize, with its auth.test answer kept per token: a request costs one
+            # indexed lookup of its workspace's bot, not a round trip to Slack before its ack.
+            # An uninstalled workspace's bot row is gone, so the kept answer is never reached.
+            authorize=InstallationStoreAuthorize(
+                client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
+                installation_store=oauth.installation_store, bot_only=True, cache_enabled=True, client=client,
+                logger=logging.getLogger("slack_bolt.authorize")))
+    else:
+        # Verified at startup (auth.test) so a wrong token fails fast and loudly.
+        mode = dict(token_verification_enabled=True)
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
-        # Verified at startup (auth.test) so a wrong token fails fast and loudly.
-        token_verification_enabled=True,
+        **mode,
         # Listeners run in the request's own (waitress) thread and only parse, ack() and hand their
         # work to ctx.background (AppContext.after_ack): the answer goes back the moment they return,
         # with no hop to another pool and no polling for the ack (Bolt polls every 10 ms otherwise).
@@ -65,20 +111,19 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
     )
 
     @app.middleware
-    def as_the_workspace(context, next):
-        # The request is its workspace's work (bot.tenancy): storage sees that workspace's rows only.
-        # First of the middleware, so nothing of the request runs as another team.
-        multi = getattr(ctx.workspaces, "oauth", False)
-        enter_team(team_key(context.team_id, context.enterprise_id, bool(context.is_enterprise_install))
-                   if multi else SINGLE_TEAM)
-        next()
-
-    @app.middleware
     def paced_client(context, next):
         # Bolt builds a plain WebClient per request; listeners get ours, whose every call waits out a
-        # 429's Retry-After together with the checker's posts.
-        context["client"] = client
-        next()
+        # 429's Retry-After together with the checker's posts. OAuth mode: the workspace's own client
+        # (one per bot token), and the request runs as that workspace's work (bot.tenancy).
+        if not settings.oauth_mode:
+            context["client"] = client
+            return next()
+        if context.bot_token:
+            context["client"] = ctx.workspaces.client_for_token(context.bot_token)
+        # Bolt calls the listener after this returns: the team is set for the rest of this request's
+        # context (bot.web.slack_events gives each request a context of its own).
+        enter_team(team_key(context.team_id, context.enterprise_id, bool(context.is_enterprise_install)))
+        return next()
 
     if settings.socket_mode:
         # Over HTTP, bot.web drops Slack's event retries before Bolt; over the websocket they

@@ -54,7 +54,15 @@ def cmd_run(settings: Settings) -> None:
     from bot.scheduler import start_scheduler
     from bot.web import create_server, make_wsgi_app
 
-    _require(settings, "stockbot run", "SLACK_BOT_TOKEN", *(() if settings.socket_mode else ("SLACK_SIGNING_SECRET",)))
+    if settings.oauth_mode:
+        # Installs arrive over HTTP (/slack/install, /slack/oauth_redirect): no Socket Mode here.
+        if settings.socket_mode:
+            raise ConfigError("SLACK_APP_TOKEN (Socket Mode) works with SLACK_BOT_TOKEN only: installing to many "
+                              "workspaces (SLACK_CLIENT_ID ...) needs a public URL for /slack/oauth_redirect")
+        _require(settings, "stockbot run", "SLACK_SIGNING_SECRET")
+    else:
+        _require(settings, "stockbot run", "SLACK_BOT_TOKEN",
+                 *(() if settings.socket_mode else ("SLACK_SIGNING_SECRET",)))
     # SQLite is for one process: a second scheduler on the same file stops here (exit 2).
     process_lock = single_process_lock(settings.database_url) if settings.run_scheduler else None
     app, ctx = build_app(settings)
@@ -73,7 +81,8 @@ def cmd_run(settings: Settings) -> None:
             log.info("Socket Mode; health check on port %s", server.effective_port)
             SocketModeHandler(app, settings.slack_app_token).start()
         else:
-            log.info("listening on port %s: POST /slack/events, GET /healthz", server.effective_port)
+            log.info("listening on port %s: POST /slack/events, GET /healthz%s", server.effective_port,
+                     ", GET /slack/install" if settings.oauth_mode else "")
             server.run()
     finally:
         if scheduler:

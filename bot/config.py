@@ -13,6 +13,7 @@ from datetime import tzinfo
 from typing import Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.forecast import LEAD_DAYS_DOMESTIC, LEAD_DAYS_OVERSEAS
 from bot.core.quiet import QuietHours, parse_quiet_hours
 
 DEFAULT_DATABASE_URL = "sqlite:///stockbot.db"
@@ -85,6 +86,20 @@ class Settings:
     purchase_approvers: frozenset[str] = field(default_factory=frozenset)
     purchase_webhook_url: str = ""
     seller_name: str = "Stockbot"
+    # Lead-time defaults for a SKU with none of its own or its supplier's (bot.planning.lead_days_for).
+    lead_days_domestic: int = LEAD_DAYS_DOMESTIC
+    lead_days_overseas: int = LEAD_DAYS_OVERSEAS
+    # Install to many workspaces (OAuth, bot/workspaces.py): the app's credentials, the secret that signs
+    # the OAuth state, and the Fernet key that encrypts each workspace's push token and TikTok secrets.
+    slack_client_id: str = ""
+    slack_client_secret: str = ""
+    slack_state_secret: str = ""
+    secret_key: str = ""
+
+    @property
+    def oauth_mode(self) -> bool:
+        """Many workspaces install the app through /slack/install; no bot token in the environment."""
+        return bool(self.slack_client_id) and not self.slack_bot_token
 
     @property
     def zone(self) -> tzinfo:
@@ -129,7 +144,8 @@ class Settings:
     def __repr__(self) -> str:  # never print secrets, even by accident in a traceback
         return (
             f"Settings(database_url={_redact_url(self.database_url)!r}, alert_channel={self.alert_channel!r}, "
-            f"stock_source={self.stock_source!r}, socket_mode={self.socket_mode}, port={self.port})"
+            f"stock_source={self.stock_source!r}, socket_mode={self.socket_mode}, oauth_mode={self.oauth_mode}, "
+            f"port={self.port})"
         )
 
 
@@ -202,6 +218,36 @@ def _quiet_hours(env: Mapping[str, str]) -> tuple[Optional[QuietHours], str]:
     return quiet, name
 
 
+OAUTH_VARIABLES = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_STATE_SECRET")
+
+
+def _oauth(env: Mapping[str, str]) -> tuple[str, str, str, str]:
+    """SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET and STOCKBOT_SECRET_KEY: all three
+    Slack ones or none, never next to SLACK_BOT_TOKEN, and a valid Fernet key with them."""
+    values = {name: env.get(name, "").strip() for name in OAUTH_VARIABLES}
+    secret_key = env.get("STOCKBOT_SECRET_KEY", "").strip()
+    given = [name for name, value in values.items() if value]
+    if not given:
+        return "", "", "", secret_key
+    if env.get("SLACK_BOT_TOKEN", "").strip():
+        raise ConfigError(f"SLACK_BOT_TOKEN and {', '.join(given)} are both set: keep SLACK_BOT_TOKEN for one "
+                          f"workspace, or remove it and install to many workspaces through /slack/install")
+    missing = [name for name in OAUTH_VARIABLES if not values[name]]
+    if missing:
+        raise ConfigError(f"installing to many workspaces (OAuth) needs {', '.join(OAUTH_VARIABLES)}; "
+                          f"{', '.join(missing)} is not set")
+    if not secret_key:
+        raise ConfigError("STOCKBOT_SECRET_KEY must be set when installing to many workspaces (OAuth): it encrypts "
+                          "each workspace's push token and TikTok secrets. Generate one with: python -c \"from "
+                          "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\"")
+    from bot.vault import valid_key
+
+    if not valid_key(secret_key):
+        raise ConfigError("STOCKBOT_SECRET_KEY is not a Fernet key (32 url-safe base64-encoded bytes); generate one "
+                          "with Fernet.generate_key()")
+    return values["SLACK_CLIENT_ID"], values["SLACK_CLIENT_SECRET"], values["SLACK_STATE_SECRET"], secret_key
+
+
 def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
     """Build Settings from `env` (default: os.environ after loading `.env`)."""
     if env is None:
@@ -219,6 +265,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
     admins = frozenset(a.strip() for a in env.get("THRESHOLD_ADMINS", "").split(",") if a.strip())
     editors = frozenset(e.strip() for e in env.get("STOCK_EDITORS", "").split(",") if e.strip())
     quiet_hours, timezone = _quiet_hours(env)
+    client_id, client_secret, state_secret, secret_key = _oauth(env)
     return Settings(
         slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
@@ -261,4 +308,8 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         seller_name=env.get("SELLER_NAME", "").strip() or "Stockbot",
         channel_pace_seconds=min(60.0, _float(env, "SLACK_CHANNEL_PACE_SECONDS", DEFAULT_CHANNEL_PACE_SECONDS,
                                               "seconds")),
+        slack_client_id=client_id,
+        slack_client_secret=client_secret,
+        slack_state_secret=state_secret,
+        secret_key=secret_key,
     )

@@ -8,7 +8,7 @@ import threading
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from sqlalchemy.engine import Engine
 
@@ -17,6 +17,9 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.leader import Leadership
 from bot.tenancy import carry
+
+if TYPE_CHECKING:
+    from bot.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,8 @@ class AppContext:
     acks: AckGate = field(default_factory=AckGate)
     # The Slack request guard's own short-waiting pool (bot.slack_guard.guard_engine); None: `engine`.
     guard_engine: Optional[Engine] = None
+    # The workspaces served and each one's settings and Slack client (bot/workspaces.py); build_context sets it.
+    workspaces: Optional["Workspaces"] = None
 
     @property
     def guard_db(self) -> Engine:
@@ -79,11 +84,6 @@ class AppContext:
     @property
     def lang(self) -> str:
         return self.settings.language
-
-    @property
-    def workspaces(self):
-        """Every workspace this process serves (bot.workspaces.Workspaces)."""
-        return self.checker.parts.workspaces
 
     def in_background(self, what: str, work: Callable[[], None]) -> None:
         """Run `work` after the listener returns; an unexpected error is logged."""

@@ -6,6 +6,7 @@ Keys are looked up by the message builders in `bot.messages`; nothing else holds
 from __future__ import annotations
 
 from bot.i18n_purchase import PURCHASE_STRINGS
+from bot.i18n_workspace import WORKSPACE_STRINGS
 from bot.slack_text import Mrkdwn, outside
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -1170,6 +1171,8 @@ STRINGS: dict[str, dict[str, str]] = {
 
 
 for _lang, _table in PURCHASE_STRINGS.items():  # suppliers and purchase requests (bot/i18n_purchase.py)
+    STRINGS[_lang].update(_table)
+for _lang, _table in WORKSPACE_STRINGS.items():  # `/stockbot config` (bot/i18n_workspace.py)
     STRINGS[_lang].update(_table)
 
 def t(lang: str, key: str, **values: object) -> Mrkdwn:

@@ -63,7 +63,9 @@ def lead_days_for(settings: Settings, plan: Optional[SkuPlan], warehouses: set[s
         return plan.lead_days
     if supplier_lead:
         return supplier_lead
-    return fc.default_lead_days(bool(warehouses & (settings.overseas_warehouses | overseas_names)))
+    # The workspace's defaults (`/stockbot config lead-days`), the core's own unless changed.
+    overseas = bool(warehouses & (settings.overseas_warehouses | overseas_names))
+    return settings.lead_days_overseas if overseas else settings.lead_days_domestic
 
 
 def campaign_windows(campaigns: Sequence[Campaign], sku: str) -> list[fc.CampaignWindow]:

@@ -37,13 +37,6 @@ def using_team(team: str) -> Iterator[str]:
         _current.reset(token)
 
 
-def enter_team(team: str) -> None:
-    """Make the rest of this request `team`'s work, where a `with using_team` block cannot span it:
-    a Bolt global middleware returns before the listener runs (next() only marks it to go on). The
-    request's entry point runs it inside `using_team(SINGLE_TEAM)`, which undoes this afterwards."""
-    _current.set(team)
-
-
 def team_key(team_id: Optional[str], enterprise_id: Optional[str] = None,
              is_enterprise_install: bool = False) -> str:
     """The key a workspace's rows are stored under: its team id, or the enterprise id for an
@@ -51,6 +44,13 @@ def team_key(team_id: Optional[str], enterprise_id: Optional[str] = None,
     if is_enterprise_install and enterprise_id:
         return enterprise_id
     return team_id or enterprise_id or SINGLE_TEAM
+
+
+def enter_team(team: str) -> None:
+    """From here on, the current context's work is `team`'s, with no way back: only for a context
+    made for one request (bot.web runs each Slack request in its own copy_context(), and Bolt runs
+    its middleware and listener one after the other, not nested, so `using_team` cannot span both)."""
+    _current.set(team)
 
 
 def carry(work: Callable[..., T]) -> Callable[..., T]:

@@ -1,8 +1,9 @@
 """HTTP surface: POST /slack/events (Bolt), GET /healthz, POST /api/stock, /api/sales and
-/webhooks/tiktok. Served by waitress."""
+/webhooks/tiktok; in OAuth mode GET /slack/install and /slack/oauth_redirect (Bolt). Served by waitress."""
 
 from __future__ import annotations
 
+import contextvars
 import hmac
 import io
 import json
@@ -90,39 +91,40 @@ def _read_json(environ) -> object:
         raise PushError(f"the body is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]})") from None
 
 
-def _push_team(ctx: AppContext, environ, given: str) -> Optional[str]:
-    """The team a push (or webhook) carrying the token `given` belongs to; None: not authorized.
-
-    Many workspaces (the Workspaces of an OAuth install answer team_for_push_token): each has its
-    own push token, and the token says whose stock it is. Single-workspace mode: STOCK_PUSH_TOKEN,
-    for SINGLE_TEAM."""
-    lookup = getattr(ctx.workspaces, "team_for_push_token", None)
-    if lookup is not None:
-        return lookup(given) if given else None
+def _push_authorized(ctx: AppContext, environ) -> bool:
     token = ctx.settings.stock_push_token
-    # compare_digest: the time taken does not reveal how much of the token was right.
-    return SINGLE_TEAM if token and hmac.compare_digest(given.encode(), token.encode()) else None
-
-
-def _bearer(environ) -> str:
     given = environ.get("HTTP_AUTHORIZATION", "")
-    return given[len("Bearer "):] if given.startswith("Bearer ") else ""
+    # compare_digest: the time taken does not reveal how much of the token was right.
+    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+def _push_team(ctx: AppContext, environ) -> Optional[str]:
+    """The workspace a push belongs to: SINGLE_TEAM with the environment's STOCK_PUSH_TOKEN; in OAuth
+    mode the workspace whose `/stockbot config push-token new` made the bearer token. None: refused."""
+    if ctx.workspaces is not None and ctx.workspaces.oauth:
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        return ctx.workspaces.team_for_push_token(token.strip()) if scheme == "Bearer" else None
+    return SINGLE_TEAM if _push_authorized(ctx, environ) else None
 
 
 def push_endpoint(ctx: AppContext, environ, start_response, kind: str):
     """POST /api/stock and /api/sales: all or nothing, then the pushed SKUs are checked at once."""
     if environ.get("REQUEST_METHOD") != "POST":
         return _json(start_response, "405 Method Not Allowed", {"ok": False, "error": "POST only"})
-    team = _push_team(ctx, environ, _bearer(environ))
+    team = _push_team(ctx, environ)
     if team is None:
-        hint = "send Authorization: Bearer <STOCK_PUSH_TOKEN>" if ctx.settings.stock_push_token \
-            or hasattr(ctx.workspaces, "team_for_push_token") else "pushes are off: set STOCK_PUSH_TOKEN on the server"
+        if ctx.workspaces is not None and ctx.workspaces.oauth:
+            hint = "send Authorization: Bearer <the token `/stockbot config push-token new` made in your workspace>"
+        elif ctx.settings.stock_push_token:
+            hint = "send Authorization: Bearer <STOCK_PUSH_TOKEN>"
+        else:
+            hint = "pushes are off: set STOCK_PUSH_TOKEN on the server"
         return _json(start_response, "401 Unauthorized", {"ok": False, "error": f"not authorized: {hint}"})
-    with using_team(team):  # the pushed rows are this team's; its SKUs are checked as its work
-        return _store_push(ctx, start_response, kind, environ)
+    with using_team(team):
+        return _push(ctx, environ, start_response, kind)
 
 
-def _store_push(ctx: AppContext, start_response, kind: str, environ):
+def _push(ctx: AppContext, environ, start_response, kind: str):
     now = repo.utcnow()
     try:
         payload = _read_json(environ)
@@ -155,9 +157,11 @@ def tiktok_webhook(ctx: AppContext, environ, start_response):
     """POST /webhooks/tiktok: verify, de-duplicate, answer 200 at once; the work runs after."""
     if environ.get("REQUEST_METHOD") != "POST":
         return _json(start_response, "405 Method Not Allowed", {"ok": False, "error": "POST only"})
-    # Many workspaces: each gives TikTok its own webhook address, ending ?token=<its push token>.
-    team = _push_team(ctx, environ, parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]) \
-        if hasattr(ctx.workspaces, "team_for_push_token") else SINGLE_TEAM
+    team = SINGLE_TEAM
+    if ctx.workspaces is not None and ctx.workspaces.oauth:
+        # Many workspaces: each gives TikTok its own webhook address, ending ?token=<its push token>.
+        token = parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]
+        team = ctx.workspaces.team_for_push_token(token) if token else None
     if team is None:
         return _json(start_response, "404 Not Found", {"ok": False, "error": "TikTok Shop is not configured"})
     with using_team(team):
@@ -212,9 +216,9 @@ def _handled_already(start_response) -> Iterable[bytes]:
 def slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, start_response):
     """POST /slack/events: size, signature, replay and retry checks (bot.slack_guard), then Bolt.
     Work after ack() gives way while requests are on their way here (AppContext.acks)."""
-    # using_team: whatever team the request's middleware makes it (bot.app) ends with the request.
-    with ctx.acks.acking(), using_team(SINGLE_TEAM):
-        return _slack_events(ctx, slack_handler, environ, start_response)
+    with ctx.acks.acking():
+        # A context of its own: the request's workspace (set once Bolt knows it, bot.app) ends with it.
+        return contextvars.copy_context().run(_slack_events, ctx, slack_handler, environ, start_response)
 
 
 def _slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, start_response):
@@ -252,8 +256,29 @@ def _slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, 
         return _json(start_response, "400 Bad Request", INVALID_REQUEST)
 
 
+OAUTH_FAILED_PAGE = (b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Stockbot</title></head><body>"
+                     b"<h2>Stockbot could not finish the installation</h2><p>Nothing was installed. Please try "
+                     b"again in a minute from the install link.</p></body></html>")
+
+
+def oauth_endpoint(slack_handler: SlackRequestHandler, environ, start_response):
+    """GET /slack/install and /slack/oauth_redirect: Bolt's OAuth flow (bot.app.oauth_settings).
+    A bad, expired or forged state gets Bolt's failure page; a database error ours, never a 500 trace."""
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        return _json(start_response, "405 Method Not Allowed", {"error": "GET only"})
+    try:
+        return slack_handler(environ, start_response)
+    except Exception:
+        log.exception("the OAuth install step %s failed", environ.get("PATH_INFO"))
+        start_response("503 Service Unavailable", [("Content-Type", "text/html; charset=utf-8"),
+                                                   ("Content-Length", str(len(OAUTH_FAILED_PAGE)))])
+        return [OAUTH_FAILED_PAGE]
+
+
 def make_wsgi_app(ctx: AppContext, bolt_app: App | None) -> Callable:
     slack_handler = SlackRequestHandler(bolt_app, path=SLACK_PATH) if bolt_app is not None else None
+    oauth_flow = bolt_app.oauth_flow if bolt_app is not None else None
+    oauth_paths = (oauth_flow.install_path, oauth_flow.redirect_uri_path) if oauth_flow is not None else ()
 
     def application(environ, start_response):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
@@ -264,6 +289,8 @@ def make_wsgi_app(ctx: AppContext, bolt_app: App | None) -> Callable:
             return tiktok_webhook(ctx, environ, start_response)
         if path in ("/api/stock", "/api/sales"):
             return push_endpoint(ctx, environ, start_response, path.rsplit("/", 1)[-1])
+        if path in oauth_paths:
+            return oauth_endpoint(slack_handler, environ, start_response)
         if path == SLACK_PATH and slack_handler is not None:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "POST only"})

@@ -448,3 +448,33 @@ class PurchaseRequest(TeamOwned, table=True):
     channel: str = Field(max_length=32)
     ts: Optional[str] = Field(default=None, max_length=32)  # the request message, once posted
     alert_id: Optional[int] = None
+
+
+class WorkspaceSetting(SQLModel, table=True):
+    """One setting of one installed workspace (OAuth mode), set with `/stockbot config`.
+
+    Secrets (the push token, TikTok credentials) are Fernet-encrypted under STOCKBOT_SECRET_KEY
+    (bot/vault.py); the push token also keeps its SHA-256 in `value_hash`, to find the workspace a
+    push belongs to without decrypting every stored token."""
+
+    __tablename__ = "workspace_setting"
+    team_id: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_type=Text)
+    secret: bool = False
+    value_hash: Optional[str] = Field(default=None, max_length=64, index=True)
+    updated_by: str = Field(max_length=32)
+    updated_at: datetime
+
+
+# Bolt's installation store (slack_sdk SQLAlchemyInstallationStore): its tables, defined by
+# slack_sdk, registered on this metadata so init_db and the migrations create them next to ours
+# (bot/workspaces.py hands them to the store). One row per install, keyed by team and enterprise.
+def _installation_store_tables():
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore as Store
+
+    return (Store.build_installations_table(SQLModel.metadata, Store.default_installations_table_name),
+            Store.build_bots_table(SQLModel.metadata, Store.default_bots_table_name))
+
+
+slack_installations, slack_bots = _installation_store_tables()

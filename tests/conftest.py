@@ -143,22 +143,29 @@ class RunningBot:
         all_headers.update(headers or {})
         return http("POST", self.url + "/slack/events", body, all_headers)
 
-    def command(self, command: str, text: str, user: str = "U0BUYER", channel: str = "C0WORK") -> HttpResult:
+    def command(self, command: str, text: str, user: str = "U0BUYER", channel: str = "C0WORK",
+                team_id: str = "T0TEST", enterprise_id: Optional[str] = None) -> HttpResult:
+        """A signed slash command from `team_id` (with `enterprise_id`: from a workspace of an
+        Enterprise Grid org, whose org-wide install answers it; tests/workspaces.py)."""
         key = f"{command.strip('/')}-{time.monotonic_ns()}"
-        body = urlencode({
-            "token": "legacy-verification-token", "team_id": "T0TEST", "team_domain": "test",
+        fields = {
+            "token": "legacy-verification-token", "team_id": team_id, "team_domain": "test",
             "channel_id": channel, "channel_name": "work", "user_id": user, "user_name": user.lower(),
             "command": command, "text": text, "api_app_id": "A0STOCK",
             "response_url": self.slack.response_url(key),
             "trigger_id": self._next_trigger(),
-        })
+        }
+        if enterprise_id:
+            fields.update({"enterprise_id": enterprise_id, "is_enterprise_install": "true"})
+        body = urlencode(fields)
         result = self.post_signed(body)
         result.response_key = key
         return result
 
-    def ask(self, command: str, text: str, user: str = "U0BUYER") -> str:
-        """Run a slash command and return the reply the user sees (in the ack, or via response_url)."""
-        result = self.command(command, text, user=user)
+    def ask(self, command: str, text: str, user: str = "U0BUYER", **where) -> str:
+        """Run a slash command and return the reply the user sees (in the ack, or via response_url).
+        `where`: team_id / enterprise_id / channel, as for command()."""
+        result = self.command(command, text, user=user, **where)
         assert result.status == 200, (result.status, result.body)
         reply = json.loads(result.body).get("text") if result.body else None
         reply = reply or self.slack.wait_for_response(result.response_key)["text"]
@@ -199,9 +206,16 @@ class RunningBot:
         }
         return self.post_signed(urlencode({"payload": json.dumps(payload)}))
 
-    def event(self, event: dict) -> HttpResult:
-        body = json.dumps({"token": "legacy", "team_id": "T0TEST", "api_app_id": "A0STOCK", "type": "event_callback",
-                           "event_id": f"Ev{time.monotonic_ns()}", "event_time": int(time.time()), "event": event})
+    def event(self, event: dict, team_id: str = "T0TEST", enterprise_id: Optional[str] = None,
+              org_wide: bool = False) -> HttpResult:
+        envelope = {"token": "legacy", "team_id": team_id, "api_app_id": "A0STOCK", "type": "event_callback",
+                    "event_id": f"Ev{time.monotonic_ns()}", "event_time": int(time.time()), "event": event}
+        if enterprise_id:
+            envelope.update({"enterprise_id": enterprise_id, "is_ext_shared_channel": False,
+                             "authorizations": [{"enterprise_id": enterprise_id, "team_id": None if org_wide else team_id,
+                                                 "user_id": "U0BOT", "is_bot": True,
+                                                 "is_enterprise_install": org_wide}]})
+        body = json.dumps(envelope)
         return self.post_signed(body, content_type="application/json")
 
     def _next_trigger(self) -> str:
@@ -309,6 +323,24 @@ def start_bot(settings, slack):
 @pytest.fixture
 def bot(start_bot):
     return start_bot()
+
+
+@pytest.fixture
+def oauth_bot(start_bot, settings):
+    """Start the bot in OAuth mode (no bot token: workspaces install it through /slack/install);
+    keyword overrides as for start_bot. Install workspaces with tests.workspaces.install_workspace."""
+    from tests.workspaces import oauth_settings
+
+    def start(**overrides) -> RunningBot:
+        return start_bot(**{**_changed_fields(settings, oauth_settings(settings)), **overrides})
+
+    return start
+
+
+def _changed_fields(before: Settings, after: Settings) -> dict:
+    from dataclasses import fields
+
+    return {f.name: getattr(after, f.name) for f in fields(after) if getattr(after, f.name) != getattr(before, f.name)}
 
 
 # ---- the seller's ERP database (the SQL stock source) --------------------------------------------

@@ -104,6 +104,29 @@ class Call:
     params: dict
     path: str = ""
     at: float = field(default_factory=time.monotonic)
+    token: str = ""  # the token the call was made with (Authorization: Bearer, or a `token` parameter)
+
+
+@dataclass
+class Workspace:
+    """One workspace (or Enterprise Grid org, for an org-wide install) that installed the app through
+    OAuth: what oauth.v2.access hands out for its code, and whom auth.test says its token is."""
+
+    team_id: Optional[str]
+    team_name: str
+    bot_token: str
+    installer: str
+    enterprise_id: Optional[str] = None
+    enterprise_name: str = ""
+    org_wide: bool = False
+    bot_user_id: str = "U0BOT"
+    bot_id: str = "B0BOT"
+    revoked: bool = False
+
+
+OAUTH_CLIENT_ID = "1111.2222"
+OAUTH_CLIENT_SECRET = "oauth-client-secret-not-real"
+OAUTH_SCOPES = "commands,chat:write"
 
 
 class SlackServer:
@@ -126,6 +149,11 @@ class SlackServer:
         self._faults = Faults()  # a slow or broken Slack: see slow(), outage(), channel_fault()
         self._last_ts = 0
         self._upload_ids = itertools.count(1)
+        # OAuth: the code each pending install's redirect carries -> the workspace it installs, and
+        # every bot token handed out (oauth.v2.access) -> its workspace.
+        self.oauth_codes: dict[str, Workspace] = {}
+        self.workspaces: dict[str, Workspace] = {}
+        self.oauth_client = (OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET)
         self._changed = threading.Condition()
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -229,20 +257,75 @@ class SlackServer:
                     raise AssertionError(f"waited {timeout}s for {count} shared upload(s); file calls: {seen}")
                 self._changed.wait(remaining)
 
+    def approve_install(self, team_id: Optional[str], team_name: str = "", installer: str = "U0INSTALLER",
+                        enterprise_id: Optional[str] = None, org_wide: bool = False) -> str:
+        """Someone in `team_id` (or, org_wide, the whole `enterprise_id` org) clicked Allow on Slack's
+        consent page: the code Slack puts in the redirect. oauth.v2.access trades it for a new token."""
+        key = enterprise_id if org_wide else team_id
+        code = f"code-{key}-{next(self._upload_ids)}"
+        token = f"xoxb-{key}-{code.rsplit('-', 1)[-1]}-not-real"
+        with self._changed:
+            self.oauth_codes[code] = Workspace(None if org_wide else team_id, team_name or f"{key} team", token,
+                                               installer, enterprise_id, f"{enterprise_id} org" if enterprise_id else "",
+                                               org_wide, bot_user_id=f"U0BOT{key}", bot_id=f"B0BOT{key}")
+        return code
+
+    def revoke(self, token: str) -> None:
+        """The token no longer works (the app was uninstalled, or the token revoked)."""
+        with self._changed:
+            if token in self.workspaces:
+                self.workspaces[token].revoked = True
+
+    def tokens_used(self, method: str) -> list[str]:
+        """The token of every call of `method`, in order."""
+        return [call.token for call in self.of(method)]
+
+    def _oauth_access(self, params: dict, basic_auth: str) -> dict:
+        """oauth.v2.access: the client id and secret (HTTP Basic, as slack_sdk sends them, or form fields)
+        and a code handed out by approve_install, used once."""
+        import base64
+
+        client_id, client_secret = params.get("client_id"), params.get("client_secret")
+        if basic_auth.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(basic_auth[6:]).decode().partition(":")
+        if (client_id, client_secret) != self.oauth_client:
+            return {"ok": False, "error": "invalid_client_id" if client_id != self.oauth_client[0] else "bad_client_secret"}
+        with self._changed:
+            workspace = self.oauth_codes.pop(params.get("code") or "", None)
+            if workspace is None:
+                return {"ok": False, "error": "invalid_code"}
+            self.workspaces[workspace.bot_token] = workspace
+        answer = {"ok": True, "app_id": "A0STOCK", "access_token": workspace.bot_token, "token_type": "bot",
+                  "scope": OAUTH_SCOPES, "bot_user_id": workspace.bot_user_id,
+                  "authed_user": {"id": workspace.installer},
+                  "team": {"id": workspace.team_id, "name": workspace.team_name} if workspace.team_id else None,
+                  "enterprise": ({"id": workspace.enterprise_id, "name": workspace.enterprise_name}
+                                 if workspace.enterprise_id else None),
+                  "is_enterprise_install": workspace.org_wide}
+        return answer
+
+    def _token_ok(self, token: str) -> bool:
+        if token == BOT_TOKEN:
+            return True
+        workspace = self.workspaces.get(token)
+        return workspace is not None and not workspace.revoked
+
     def reset(self) -> None:
         with self._changed:
             self.calls.clear()
 
     # ---- the HTTP side ---------------------------------------------------------------------
 
-    def _record(self, method: str, params: dict, path: str) -> None:
+    def _record(self, method: str, params: dict, path: str, token: str = "") -> None:
         with self._changed:
-            self.calls.append(Call(method, params, path))
+            self.calls.append(Call(method, params, path, token=token))
             self._changed.notify_all()
 
-    def _answer(self, method: str, params: dict, authorized: bool) -> dict:
+    def _answer(self, method: str, params: dict, authorized: bool, token: str = "", basic_auth: str = "") -> dict:
         if method == "response_url":
             return {"ok": True}
+        if method == "oauth.v2.access":
+            return self._oauth_access(params, basic_auth)
         if not authorized:
             return {"ok": False, "error": "invalid_auth"}
         if method in self.failures:
@@ -251,6 +334,12 @@ class SlackServer:
             if not self.socket_mode_url:
                 return {"ok": False, "error": "not_allowed_token_type"}
             return {"ok": True, "url": self.socket_mode_url}
+        if method == "auth.test" and token in self.workspaces:
+            workspace = self.workspaces[token]
+            return {"ok": True, "url": f"https://{(workspace.team_id or workspace.enterprise_id).lower()}.slack.com/",
+                    "team": workspace.team_name, "user": "stockbot", "team_id": workspace.team_id or "",
+                    "enterprise_id": workspace.enterprise_id, "is_enterprise_install": workspace.org_wide,
+                    "user_id": workspace.bot_user_id, "bot_id": workspace.bot_id}
         if method == "auth.test":
             return {"ok": True, "url": "https://stockbot-test.slack.com/", "team": "Test", "user": "stockbot",
                     "team_id": "T0TEST", "user_id": "U0BOT", "bot_id": "B0BOT"}
@@ -457,42 +546,44 @@ class SlackServer:
                     for key in ("blocks", "view"):
                         if isinstance(params.get(key), str):
                             params[key] = json.loads(params[key])
+                header = self.headers.get("Authorization") or ""
+                token = header[len("Bearer "):] if header.startswith("Bearer ") else str(params.get("token") or "")
                 if self.path.startswith("/response/"):
                     method, authorized = "response_url", True
                 else:
                     method = self.path.rsplit("/", 1)[-1]
-                    token = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
-                    authorized = self.headers.get("Authorization") == f"Bearer {token}" or \
-                        params.get("token") == token
+                    authorized = token == APP_TOKEN if method == "apps.connections.open" else server._token_ok(token)
                 if server.slow_seconds and method != "response_url":
                     time.sleep(server.slow_seconds)
                 if server._faulty(self, method, params):
                     return
-                server._record(method, params, self.path)
+                server._record(method, params, self.path, token)
                 retry_after = server._limited(method)
                 if retry_after is not None:
                     self._send(429, "application/json; charset=utf-8", b'{"ok": false, "error": "ratelimited"}',
                                {"Retry-After": retry_after})
                     return
                 self._send(200, "application/json; charset=utf-8",
-                           json.dumps(server._answer(method, params, authorized)).encode())
+                           json.dumps(server._answer(method, params, authorized, token, header)).encode())
 
             def do_GET(self):
                 path, _, query = self.path.partition("?")
-                authorized = self.headers.get("Authorization") == f"Bearer {BOT_TOKEN}"
+                header = self.headers.get("Authorization") or ""
+                token = header[len("Bearer "):] if header.startswith("Bearer ") else ""
+                authorized = server._token_ok(token)
                 if path.startswith("/api/"):  # slack_sdk sends some methods (files.info) as GET
                     method = path.rsplit("/", 1)[-1]
                     params = {k: v[0] for k, v in parse_qs(query).items()}
                     if server._faulty(self, method, params):
                         return
-                    server._record(method, params, self.path)
+                    server._record(method, params, self.path, token)
                     retry_after = server._limited(method)
                     if retry_after is not None:
                         self._send(429, "application/json; charset=utf-8", b'{"ok": false, "error": "ratelimited"}',
                                    {"Retry-After": retry_after})
                         return
                     self._send(200, "application/json; charset=utf-8",
-                               json.dumps(server._answer(method, params, authorized)).encode())
+                               json.dumps(server._answer(method, params, authorized, token)).encode())
                     return
                 file_id = path.split("/")[2].rsplit("-", 1)[-1] if path.startswith("/files-pri/") else ""
                 server._record("file_download", {"file": file_id, "authorized": authorized}, self.path)

@@ -25,7 +25,8 @@ CONTRACT_ENV = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "S
                 "STOCK_SQL_URL", "STOCK_SQL_QUERY", "STOCK_COLUMNS", "OVERSEAS_WAREHOUSES", "AUTO_RECOMPUTE_HOUR",
                 "STOCK_EDITORS", "DIGEST_AFTER", "SLACK_CHANNEL_PACE_SECONDS", "QUIET_HOURS", "TZ", "SMTP_URL", "SMTP_FROM",
                 "SMS_API_URL", "SMS_ACCOUNT_SID", "SMS_AUTH_TOKEN", "SMS_FROM", "DINGTALK_API_URL", "WECOM_API_URL",
-                "FEISHU_API_URL", "PURCHASE_CHANNEL", "PURCHASE_APPROVERS", "PURCHASE_WEBHOOK_URL", "SELLER_NAME"]
+                "FEISHU_API_URL", "PURCHASE_CHANNEL", "PURCHASE_APPROVERS", "PURCHASE_WEBHOOK_URL", "SELLER_NAME",
+                "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_STATE_SECRET", "STOCKBOT_SECRET_KEY"]
 # Read by bot.sources.tiktok (config.py hands it every TIKTOK_* variable).
 TIKTOK_ENV = ["TIKTOK_APP_KEY", "TIKTOK_APP_SECRET", "TIKTOK_SHOP_CIPHER", "TIKTOK_ACCESS_TOKEN",
               "TIKTOK_REFRESH_TOKEN", "TIKTOK_SHOPS", "TIKTOK_API_URL", "TIKTOK_AUTH_URL"]
@@ -34,13 +35,15 @@ TIKTOK_ENV = ["TIKTOK_APP_KEY", "TIKTOK_APP_SECRET", "TIKTOK_SHOP_CIPHER", "TIKT
 def test_manifest_declares_what_the_app_listens_to(bot):
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert commands == {"/threshold", "/stock", "/reorder", "/campaign", "/notify", "/supplier", "/purchase"}
+    assert commands == {"/threshold", "/stock", "/reorder", "/campaign", "/notify", "/supplier", "/purchase",
+                        "/stockbot"}
     assert all(c["should_escape"] for c in manifest["features"]["slash_commands"])  # channels arrive as IDs
     assert all(c["url"].endswith("/slack/events") for c in manifest["features"]["slash_commands"])
     settings = manifest["settings"]
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
-    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened", "message.im"]
+    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened", "message.im", "app_uninstalled",
+                                                              "tokens_revoked"]
     assert {"commands", "chat:write", "files:read", "files:write", "im:history", "channels:history",
             "groups:history"} <= set(manifest["oauth_config"]["scopes"]["bot"])  # files:write: stock charts
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # files are dropped in the DM

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, files, notify, plans, purchase, views
+from bot.listeners import actions, commands, events, files, notify, plans, purchase, views, workspace
 
 
 def register_listeners(app: App, ctx) -> None:
@@ -16,4 +16,5 @@ def register_listeners(app: App, ctx) -> None:
     plans.register(app, ctx)
     notify.register(app, ctx)
     purchase.register(app, ctx)
+    workspace.register(app, ctx)  # /stockbot config; in OAuth mode app_uninstalled and tokens_revoked
     actions.register_fallback(app, ctx)  # last: only what nothing above handles
