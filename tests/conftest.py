@@ -175,8 +175,8 @@ class RunningBot:
         return reply
 
     def action(self, action_id: str, value: str, user: str = "U0BUYER", channel: str = ALERT_CHANNEL,
-               message_ts: str = "1764000001.000100", select: bool = False) -> HttpResult:
-        """A button press; with select=True a static_select choice (`value` is the chosen option's)."""
+               message_ts: str = "1764000001.000100", select: bool = False, team_id: str = "T0TEST") -> HttpResult:
+        """A button press (in `team_id`); with select=True a static_select choice (`value` is the chosen option's)."""
         key = f"action-{time.monotonic_ns()}"
         element = {"action_id": action_id, "block_id": "alert", "value": value, "type": "button",
                    "action_ts": f"{time.time():.6f}"}
@@ -185,7 +185,7 @@ class RunningBot:
                        "selected_option": {"text": {"type": "plain_text", "text": "option"}, "value": value},
                        "action_ts": f"{time.time():.6f}"}
         payload = {
-            "type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": user, "name": user.lower()},
+            "type": "block_actions", "team": {"id": team_id}, "user": {"id": user, "name": user.lower(), "team_id": team_id},
             "api_app_id": "A0STOCK", "trigger_id": self._next_trigger(),
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
             "channel": {"id": channel}, "message": {"ts": message_ts, "text": "alert"},
@@ -197,9 +197,10 @@ class RunningBot:
         return result
 
     def view_submission(self, callback_id: str, private_metadata: str, values: dict,
-                        user: str = "U0BUYER") -> HttpResult:
+                        user: str = "U0BUYER", team_id: str = "T0TEST") -> HttpResult:
         payload = {
-            "type": "view_submission", "team": {"id": "T0TEST"}, "user": {"id": user, "name": user.lower()},
+            "type": "view_submission", "team": {"id": team_id},
+            "user": {"id": user, "name": user.lower(), "team_id": team_id},
             "api_app_id": "A0STOCK", "trigger_id": self._next_trigger(),
             "view": {"id": "V0TEST", "type": "modal", "callback_id": callback_id,
                      "private_metadata": private_metadata, "state": {"values": values}},
