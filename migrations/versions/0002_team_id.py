@@ -53,10 +53,6 @@ INDEXES = {"ix_sales_day_day": ("sales_day", ["day"]), "ix_reorder_sku_status": 
 NAMING = {"uq": "uq_%(table_name)s_%(column_0_name)s", "pk": "pk_%(table_name)s"}
 
 
-class DowngradeMergesWorkspaces(RuntimeError):
-    """Going below this revision would put several workspaces' rows into one."""
-
-
 def _team_column() -> sa.Column:
     return sa.Column("team_id", sa.String(length=TEAM_LENGTH), nullable=False, server_default="")
 
@@ -111,7 +107,9 @@ def downgrade() -> None:
     for table in [*KEYED, *OWNED]:
         teams.update(conn.execute(sa.text(f'SELECT DISTINCT team_id FROM "{table}"')).scalars())
     if len(teams) > 1:
-        raise DowngradeMergesWorkspaces(
+        from storage.schema import DowngradeRefused  # `stockbot db downgrade` words it and exits 2
+
+        raise DowngradeRefused(
             f"refused: rows of {len(teams)} workspaces are stored ({', '.join(sorted(repr(t) for t in teams))}); "
             f"the schema before 0002_team_id has room for one, so going back would merge them. Export and remove "
             f"the other workspaces' rows first, or stay at this revision.")
