@@ -73,7 +73,7 @@ def cmd_run(settings: Settings) -> None:
             log.info("Socket Mode; health check on port %s", server.effective_port)
             SocketModeHandler(app, settings.slack_app_token).start()
         else:
-            log.info("listening on port %s: POST /slack/events, GET /healthz", server.effective_port)
+            log.info("listening on port %s: POST /slack/events, GET /healthz, GET /metrics", server.effective_port)
             server.run()
     finally:
         if scheduler:

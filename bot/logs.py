@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import sys
+import threading
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -155,4 +156,18 @@ def configure(log_format: str = "plain", secrets: Iterable[str] = (), level: int
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Warnings and uncaught exceptions become log lines too: with LOG_FORMAT=json every line of
+    # stderr is one JSON object, and a secret in a traceback is masked like any other.
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = lambda args: _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback,
+                                                      args.thread.name if args.thread else None)
     return handler
+
+
+def _log_uncaught(exc_type, exc_value, exc_traceback, thread: Optional[str] = None) -> None:
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc_value, exc_traceback)
+        return
+    logging.getLogger("stockbot").critical("uncaught exception%s", f" in thread {thread}" if thread else "",
+                                           exc_info=(exc_type, exc_value, exc_traceback))
