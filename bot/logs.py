@@ -166,6 +166,8 @@ def configure(log_format: str = "plain", secrets: Iterable[str] = (), level: int
 
 
 def _log_uncaught(exc_type, exc_value, exc_traceback, thread: Optional[str] = None) -> None:
+    if issubclass(exc_type, SystemExit):  # a thread ending itself on purpose, as threading's own hook treats it
+        return
     if issubclass(exc_type, KeyboardInterrupt):
         sys.__excepthook__(exc_type, exc_value, exc_traceback)
         return
