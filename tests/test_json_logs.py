@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import subprocess
+import threading
 import time
 from datetime import datetime
 from urllib.parse import urlencode
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot import logs
-from bot.config import Settings
+from bot.config import ConfigError, Settings, load_settings
 from tests.conftest import http, sign, write_stock
 from tests.slack_server import BOT_TOKEN
 from tests.test_cli import free_port, stockbot, stockbot_env
@@ -67,8 +68,6 @@ def test_stockbot_run_logs_json_with_request_and_check_ids_and_no_secrets(slack,
             except ValueError:
                 parsed.append({"unparsed": line})
 
-    import threading
-
     reader = threading.Thread(target=read_stderr, daemon=True)
     reader.start()
     base = f"http://127.0.0.1:{port}"
@@ -113,6 +112,13 @@ def test_stockbot_run_logs_json_with_request_and_check_ids_and_no_secrets(slack,
     everything = "".join(raw)
     for secret in PLANTED:
         assert secret not in everything
+
+
+def test_log_format_setting():
+    assert load_settings({}, dotenv=False).log_format == "plain"
+    assert load_settings({"LOG_FORMAT": " JSON "}, dotenv=False).log_format == "json"
+    with pytest.raises(ConfigError, match="LOG_FORMAT must be plain or json"):
+        load_settings({"LOG_FORMAT": "xml"}, dotenv=False)
 
 
 # ---- the formatters, with code that does log secrets ------------------------------------------------
