@@ -85,6 +85,8 @@ class Settings:
     purchase_approvers: frozenset[str] = field(default_factory=frozenset)
     purchase_webhook_url: str = ""
     seller_name: str = "Stockbot"
+    # LOG_FORMAT: "plain" lines (default) or "json", one object per line (bot/logs.py).
+    log_format: str = "plain"
 
     @property
     def zone(self) -> tzinfo:
@@ -202,6 +204,13 @@ def _quiet_hours(env: Mapping[str, str]) -> tuple[Optional[QuietHours], str]:
     return quiet, name
 
 
+def _log_format(env: Mapping[str, str]) -> str:
+    value = env.get("LOG_FORMAT", "").strip().lower() or "plain"
+    if value not in ("plain", "json"):
+        raise ConfigError("LOG_FORMAT must be plain or json")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
     """Build Settings from `env` (default: os.environ after loading `.env`)."""
     if env is None:
@@ -259,6 +268,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         purchase_approvers=frozenset(a.strip() for a in env.get("PURCHASE_APPROVERS", "").split(",") if a.strip()),
         purchase_webhook_url=_http_url(env, "PURCHASE_WEBHOOK_URL"),
         seller_name=env.get("SELLER_NAME", "").strip() or "Stockbot",
+        log_format=_log_format(env),
         channel_pace_seconds=min(60.0, _float(env, "SLACK_CHANNEL_PACE_SECONDS", DEFAULT_CHANNEL_PACE_SECONDS,
                                               "seconds")),
     )
