@@ -10,7 +10,7 @@ import threading
 import time
 from datetime import timedelta
 
-from bot import backtest_cli
+from bot import backtest_cli, logs
 from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("stockbot")
@@ -81,7 +81,7 @@ def cmd_run(settings: Settings) -> None:
             log.info("Socket Mode; health check on port %s", server.effective_port)
             SocketModeHandler(app, settings.slack_app_token).start()
         else:
-            log.info("listening on port %s: POST /slack/events, GET /healthz%s", server.effective_port,
+            log.info("listening on port %s: POST /slack/events, GET /healthz, GET /metrics%s", server.effective_port,
                      ", GET /slack/install" if settings.oauth_mode else "")
             server.run()
     finally:
@@ -180,36 +180,47 @@ def cmd_import_sales(settings: Settings, path: str) -> int:
 
 def cmd_db(settings: Settings, action: str, steps: int = -1) -> int:
     """`stockbot db upgrade | current | downgrade -1`: the schema migrations (storage/schema.py) by hand."""
-    from storage import schema
+    from sqlalchemy.exc import OperationalError
+
     from storage.db import make_engine
 
+    if action == "downgrade" and steps != -1:  # one step at a time: each is a decision (what it drops is gone)
+        print("stockbot db downgrade: only `-1` (one revision back) is supported; repeat it to go further",
+              file=sys.stderr)
+        return 2
     engine = make_engine(settings.database_url)
     try:
-        if action == "upgrade":
-            upgrade = schema.migrate_to_head(engine)
-            if upgrade.created:
-                print(f"database created at {upgrade.after} (head)")
-            elif upgrade.changed:
-                print(f"database upgraded from {schema.describe(upgrade.before)} to {upgrade.after} (head)")
-            else:
-                print(f"database already at {upgrade.after} (head): nothing to do")
-            return 0
-        if action == "current":
-            current, head = schema.stored_revision(engine), schema.head_revision()
-            if current == head:
-                print(f"{current} (head)")
-            else:
-                print(f"{schema.describe(current)}; this release's head is {head}: {schema.UPGRADE_HINT}")
-            return 0
-        if steps != -1:  # one step at a time: each one is a decision (what it drops is gone)
-            print("stockbot db downgrade: only `-1` (one revision back) is supported; repeat it to go further",
-                  file=sys.stderr)
-            return 2
-        before, after = schema.downgrade_one(engine)
-        print(f"database downgraded from {before} to {after}")
-        return 0
+        return _db_action(engine, action)
+    except OperationalError as exc:  # the driver's first line names host and port, never the password
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        print(f"stockbot db {action}: cannot use the database: {reason}", file=sys.stderr)
+        return 1
     finally:
         engine.dispose()
+
+
+def _db_action(engine, action: str) -> int:
+    from storage import schema
+
+    if action == "upgrade":
+        upgrade = schema.migrate_to_head(engine)
+        if upgrade.created:
+            print(f"database created at {upgrade.after} (head)")
+        elif upgrade.changed:
+            print(f"database upgraded from {schema.describe(upgrade.before)} to {upgrade.after} (head)")
+        else:
+            print(f"database already at {upgrade.after} (head): nothing to do")
+        return 0
+    if action == "current":
+        current, head = schema.stored_revision(engine), schema.head_revision()
+        if current == head:
+            print(f"{current} (head)")
+        else:
+            print(f"{schema.describe(current)}; this release's head is {head}: {schema.UPGRADE_HINT}")
+        return 0
+    before, after = schema.downgrade_one(engine)
+    print(f"database downgraded from {before} to {after}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,9 +251,11 @@ def main(argv: list[str] | None = None) -> int:
         return backtest_cli.run(args)
     from storage.schema import DowngradeRefused, SchemaMismatch
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()  # plain, until the settings say otherwise
     try:
         settings = load_settings()
+        # LOG_FORMAT, and the configured secrets masked in every line (bot/logs.py).
+        logs.configure(settings.log_format, logs.configured_secrets(settings))
         if args.command == "demo":
             from bot.demo import run_demo
 

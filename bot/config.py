@@ -95,6 +95,8 @@ class Settings:
     slack_client_secret: str = ""
     slack_state_secret: str = ""
     secret_key: str = ""
+    # LOG_FORMAT: "plain" lines (default) or "json", one object per line (bot/logs.py).
+    log_format: str = "plain"
 
     @property
     def oauth_mode(self) -> bool:
@@ -248,6 +250,13 @@ def _oauth(env: Mapping[str, str]) -> tuple[str, str, str, str]:
     return values["SLACK_CLIENT_ID"], values["SLACK_CLIENT_SECRET"], values["SLACK_STATE_SECRET"], secret_key
 
 
+def _log_format(env: Mapping[str, str]) -> str:
+    value = env.get("LOG_FORMAT", "").strip().lower() or "plain"
+    if value not in ("plain", "json"):
+        raise ConfigError("LOG_FORMAT must be plain or json")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
     """Build Settings from `env` (default: os.environ after loading `.env`)."""
     if env is None:
@@ -306,6 +315,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         purchase_approvers=frozenset(a.strip() for a in env.get("PURCHASE_APPROVERS", "").split(",") if a.strip()),
         purchase_webhook_url=_http_url(env, "PURCHASE_WEBHOOK_URL"),
         seller_name=env.get("SELLER_NAME", "").strip() or "Stockbot",
+        log_format=_log_format(env),
         channel_pace_seconds=min(60.0, _float(env, "SLACK_CHANNEL_PACE_SECONDS", DEFAULT_CHANNEL_PACE_SECONDS,
                                               "seconds")),
         slack_client_id=client_id,

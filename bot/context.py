@@ -3,6 +3,7 @@ ack() runs."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from concurrent.futures import Executor
@@ -16,7 +17,6 @@ from bot.checker import Checker
 from bot.config import Settings
 from bot.i18n import t
 from bot.leader import Leadership
-from bot.tenancy import carry
 
 if TYPE_CHECKING:
     from bot.workspaces import Workspaces
@@ -100,7 +100,10 @@ class AppContext:
         if self.background is None:
             run()
         else:
-            self.background.submit(carry(run_after_acks))  # the request's team, in the pool's thread
+            # The pool's thread runs it in a copy of this one's context: its log lines keep the
+            # request_id of the request that started it (bot/logs.py), and its storage work stays the
+            # request's workspace's (bot.tenancy).
+            self.background.submit(contextvars.copy_context().run, run_after_acks)
 
     def after_ack(self, respond: Callable[..., object], what: str, work: Callable[[], None]) -> None:
         """Run work that follows ack() (in the background); on an unexpected error tell the user

@@ -7,11 +7,22 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
+from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
 from storage.db import all_metadata
 
 config = context.config
 target_metadata = all_metadata()
+
+
+def render_item(kind, obj, autogen_context):
+    """Autogenerate writes SQLModel's column types as the plain SQLAlchemy types they create, so revisions
+    need no sqlmodel import and mean the same whatever SQLModel's types become."""
+    if kind == "type" and isinstance(obj, AutoString):
+        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_on(connection) -> None:
@@ -21,6 +32,7 @@ def run_on(connection) -> None:
         # SQLite cannot ALTER most things: batch mode copies the table, changes it, and moves the rows back.
         render_as_batch=True,
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,5 +1,5 @@
-"""Engine creation. SQLite gets WAL and a busy timeout so the web threads and the scheduler
-can share one file; Postgres is used as is."""
+"""Engine creation, and init_db: the schema brought to the migrations' head (storage/schema.py). SQLite gets WAL
+and a busy timeout so the web threads and the scheduler can share one file; Postgres is used as is."""
 
 from __future__ import annotations
 

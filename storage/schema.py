@@ -99,11 +99,11 @@ def head_revision() -> str:
 
 def stored_revision(engine: Engine) -> Optional[str]:
     """The database's revision in one query; None when it has no alembic_version table (yet)."""
-    try:
-        with engine.connect() as conn:
+    with engine.connect() as conn:  # a database that cannot be reached raises here
+        try:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except DBAPIError:  # no such table: empty, or created before migrations (or unreachable: the upgrade says)
-        return None
+        except DBAPIError:  # no such table: empty, or created before migrations
+            return None
 
 
 def describe(revision: Optional[str]) -> str:

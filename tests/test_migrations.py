@@ -402,3 +402,11 @@ def test_the_models_check_reports_a_column_or_type_the_migrations_lack(engine):
     assert [(d[0], d[2], d[3].name) for d in found if d[0] == "add_column"] == [("add_column", "threshold", "note")]
     modified = [d[0] for d in found if isinstance(d, list)]
     assert [(m[0], m[2], m[3]) for m in modified] == [("modify_type", "alert", "channel")]
+
+
+def test_db_commands_say_when_the_database_cannot_be_opened(tmp_path):
+    missing = f"sqlite:///{tmp_path / 'no-such-folder' / 'stockbot.db'}"
+    for action in ("upgrade", "current"):
+        result = stockbot_db(missing, action, cwd=tmp_path)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert f"stockbot db {action}: cannot use the database: unable to open database file" in result.stderr
