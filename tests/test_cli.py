@@ -161,10 +161,10 @@ def test_worker_runs_checks_without_serving_http(slack, database_url, stock_file
 
 
 def test_check_dry_run_prints_what_it_would_post_without_token_or_writes(slack, database_url, stock_file):
-    from sqlmodel import Session, select
+    from sqlmodel import select
 
     from storage import repo
-    from storage.db import make_engine
+    from storage.db import Session, make_engine
     from storage.models import Alert, Episode, SourceState, Stock
 
     engine = make_engine(database_url)

@@ -12,11 +12,11 @@ from collections import Counter
 from urllib.parse import urlencode
 
 from prometheus_client.parser import text_string_to_metric_families
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, func, select
 
 from bot.config import Settings
 from bot.metrics import Scraper
-from storage.db import make_engine
+from storage.db import Session, make_engine
 from storage.models import Alert, OutboxEntry
 from tests.conftest import ALERT_CHANNEL, SIGNING_SECRET, http, sign, write_stock
 from tests.slack_server import BOT_TOKEN

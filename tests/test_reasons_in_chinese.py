@@ -246,9 +246,8 @@ def test_the_same_failure_reads_in_english_without_zh(start_bot, slack, tmp_path
 
 def test_an_existing_database_gains_last_error_reason_and_keeps_its_errors(database_url):
     from sqlalchemy import inspect, text
-    from sqlmodel import Session
 
-    from storage.db import init_db, make_engine
+    from storage.db import Session, init_db, make_engine
 
     engine = make_engine(database_url)
     with engine.begin() as conn:  # source_state as the previous version left it

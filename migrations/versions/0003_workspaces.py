@@ -1,6 +1,7 @@
 """Installed workspaces (OAuth mode): Bolt's installation store tables (slack_installations,
 slack_bots: slack_sdk's SQLAlchemyInstallationStore layout, frozen here) and workspace_setting
-(`/stockbot config`, secrets encrypted; bot/workspaces.py). New tables only: no row is touched.
+(`/stockbot config`, secrets encrypted; bot/workspaces.py). New tables only (one already there is
+kept as it is): no row is touched.
 
 Revision ID: 0003_workspaces
 Revises: 0002_team_id
@@ -43,6 +44,18 @@ def _bot_columns() -> list[sa.Column]:
 
 
 def upgrade() -> None:
+    # A table already there is adopted as it is (as the baseline does): a database this release made
+    # before it was stamped got these tables from the models.
+    existing = set(sa.inspect(op.get_bind()).get_table_names())
+    if "slack_bots" not in existing:
+        _create_bots()
+    if "slack_installations" not in existing:
+        _create_installations()
+    if "workspace_setting" not in existing:
+        _create_workspace_setting()
+
+
+def _create_bots() -> None:
     op.create_table(
         "slack_bots", *_slack_columns(), *_bot_columns(),
         sa.Column("is_enterprise_install", sa.Boolean(), nullable=False),
@@ -50,6 +63,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("slack_bots_idx", "slack_bots", ["client_id", "enterprise_id", "team_id", "installed_at"])
+
+
+def _create_installations() -> None:
     op.create_table(
         "slack_installations", *_slack_columns()[:5],
         sa.Column("enterprise_url", sa.String(length=200), nullable=True),
@@ -70,6 +86,9 @@ def upgrade() -> None:
     )
     op.create_index("slack_installations_idx", "slack_installations",
                     ["client_id", "enterprise_id", "team_id", "user_id", "installed_at"])
+
+
+def _create_workspace_setting() -> None:
     op.create_table(
         "workspace_setting",
         sa.Column("team_id", sa.String(length=32), nullable=False),
