@@ -38,6 +38,7 @@ from storage.models import (
     WarehouseKind,
     WebhookDelivery,
 )
+from storage.scoping import SCOPED_BY_HAND
 
 LIST_PAGE_SIZE = 25
 IN_LIST_SIZE = 500  # values per IN (...) list: well under every database's parameter limit
@@ -567,8 +568,8 @@ BATCH_SIZE = 1_000  # candidates handed to the caller at a time (also bounds IN-
 
 def _watched(stock) -> object:
     """The stock rows a threshold watches: all of the SKU's, or one warehouse's."""
-    return (col(stock.sku) == Threshold.sku) & or_(col(Threshold.warehouse).is_(None),
-                                                    col(stock.warehouse) == Threshold.warehouse)
+    return (col(stock.team_id) == Threshold.team_id) & (col(stock.sku) == Threshold.sku) & \
+        or_(col(Threshold.warehouse).is_(None), col(stock.warehouse) == Threshold.warehouse)
 
 
 def candidate_query(lower: Optional[str] = None, upper: Optional[str] = None,
@@ -585,7 +586,11 @@ def candidate_query(lower: Optional[str] = None, upper: Optional[str] = None,
     """
     other = aliased(Stock)
     available = func.sum(Stock.available)
-    in_range = []
+    # The team, written out (the query runs with storage.scoping's hook turned off, SCOPED_BY_HAND):
+    # each table's index leads with it, so one team's key range is one index range, as the plan
+    # tests (tests/test_candidate_plan.py) check on the SQL itself.
+    team = current_team()
+    in_range = [Threshold.team_id == team, Stock.team_id == team]
     # Every joined table is bounded by the same key range, not just the threshold: with only
     # threshold.sku bounded, Postgres hash-joined each range against the whole stock table
     # (one full scan per range: the check grew quadratically with the catalogue).
@@ -596,7 +601,7 @@ def candidate_query(lower: Optional[str] = None, upper: Optional[str] = None,
             in_range.append(col(key) <= upper)
     if skus is not None:
         in_range.append(col(Threshold.sku).in_(list(skus)))
-    open_skus = select(Episode.open_sku).where(col(Episode.open_sku).is_not(None))
+    open_skus = select(Episode.open_sku).where(Episode.team_id == team, col(Episode.open_sku).is_not(None))
     if lower is not None:
         open_skus = open_skus.where(col(Episode.open_sku) > lower)
     if upper is not None:
@@ -605,7 +610,8 @@ def candidate_query(lower: Optional[str] = None, upper: Optional[str] = None,
     def detail(expression):
         return select(expression).where(_watched(other)).scalar_subquery()
 
-    episode_id = select(Episode.id).where(col(Episode.open_sku) == Threshold.sku).scalar_subquery()
+    episode_id = select(Episode.id).where(Episode.team_id == Threshold.team_id,
+                                          col(Episode.open_sku) == Threshold.sku).scalar_subquery()
     return (select(Threshold.sku, Threshold.warning_level, Threshold.critical_level, Threshold.channel,
                    available.label("available"), detail(func.min(other.read_at)).label("read_at"),
                    detail(func.max(other.name)).label("name"), episode_id.label("episode_id"),
@@ -618,7 +624,8 @@ def candidate_query(lower: Optional[str] = None, upper: Optional[str] = None,
             # storage.scoping), and the rows come in its index order.
             .group_by(Threshold.team_id, Threshold.sku)
             .having(or_(available <= Threshold.warning_level, col(Threshold.sku).in_(open_skus)))
-            .order_by(Threshold.team_id, Threshold.sku))
+            .order_by(Threshold.team_id, Threshold.sku)
+            .execution_options(**SCOPED_BY_HAND))
 
 
 # Postgres settings for one range's transaction (SET LOCAL: they end with it).

@@ -53,7 +53,9 @@ def rows(bot, team: str, model) -> list:
 
 
 def t1_state(bot) -> dict:
-    """Everything of T1's a cross-workspace attempt could touch, compared before and after."""
+    """Everything of T1's a cross-workspace attempt could touch, compared before and after (once the
+    outbox is delivered: a post stores its message's ts)."""
+    assert bot.checker.sender.wait_idle(30)
     return {model.__name__: sorted(json.dumps(row.model_dump(), default=str, sort_keys=True)
                                    for row in rows(bot, "T1", model))
             for model in (Threshold, ThresholdChange, Stock, Alert, Reorder, SkuSnooze, Campaign, NotifyRule,
