@@ -11,7 +11,7 @@ from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from sqlalchemy.engine import Engine
 
-from bot import purchases, slack_guard  # noqa: F401  (purchases: registers its outbox kinds)
+from bot import metrics, purchases, slack_guard  # noqa: F401  (purchases: registers its outbox kinds)
 from bot.checker import Checker
 from bot.config import Settings
 from bot.context import AppContext
@@ -147,6 +147,7 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
         # Never a 500 for Slack: log the cause (not the payload) and answer 200 with an apology
         # the user can see; anything not yet committed was rolled back with its session.
         logger.error("listener error: %s (%s)", error, type(error).__name__, exc_info=error)
+        metrics.request_failed()
         if isinstance(body, dict) and body.get("command"):
             return BoltResponse(status=200, body={"response_type": "ephemeral",
                                                   "text": t(settings.language, "reply.internal_error")})

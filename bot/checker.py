@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot import digests, messages, outbox, planning
+from bot import digests, logs, messages, metrics, outbox, planning
 from bot.alert_views import alert_view, digest_alerts
 from bot.config import Settings
 from bot.core.quiet import in_quiet_hours, snooze_until
@@ -160,7 +160,13 @@ class Checker(SourceSync):
     # ---- the check -------------------------------------------------------------------------
 
     def run_check(self, skus: Optional[Sequence[str]] = None, now: Optional[datetime] = None) -> CheckReport:
-        """A full check (skus=None: read sources, evaluate every SKU) or an immediate one."""
+        """A full check (skus=None: read sources, evaluate every SKU) or an immediate one; timed and
+        counted (bot/metrics.py), and its log lines carry one check_id (bot/logs.py)."""
+        with logs.check_scope(), metrics.timed_check("full" if skus is None else "immediate") as reports:
+            reports.append(self._run_check(skus, now))
+        return reports[0]
+
+    def _run_check(self, skus: Optional[Sequence[str]], now: Optional[datetime]) -> CheckReport:
         report = CheckReport()
         # One check at a time in this process, and across processes on one database.
         with self._lock, check_lock(self.engine, wait_seconds=self.settings.check_interval_seconds):

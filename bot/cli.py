@@ -10,7 +10,7 @@ import threading
 import time
 from datetime import timedelta
 
-from bot import backtest_cli
+from bot import backtest_cli, logs
 from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("stockbot")
@@ -81,7 +81,7 @@ def cmd_run(settings: Settings) -> None:
             log.info("Socket Mode; health check on port %s", server.effective_port)
             SocketModeHandler(app, settings.slack_app_token).start()
         else:
-            log.info("listening on port %s: POST /slack/events, GET /healthz%s", server.effective_port,
+            log.info("listening on port %s: POST /slack/events, GET /healthz, GET /metrics%s", server.effective_port,
                      ", GET /slack/install" if settings.oauth_mode else "")
             server.run()
     finally:
@@ -198,9 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "backtest":  # no settings, Slack or database needed
         return backtest_cli.run(args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()  # plain, until the settings say otherwise
     try:
         settings = load_settings()
+        # LOG_FORMAT, and the configured secrets masked in every line (bot/logs.py).
+        logs.configure(settings.log_format, logs.configured_secrets(settings))
         if args.command == "demo":
             from bot.demo import run_demo
 

@@ -97,6 +97,8 @@ class Settings:
     def oauth_mode(self) -> bool:
         """Many workspaces install the app through /slack/install; no bot token in the environment."""
         return bool(self.slack_client_id) and not self.slack_bot_token
+    # LOG_FORMAT: "plain" lines (default) or "json", one object per line (bot/logs.py).
+    log_format: str = "plain"
 
     @property
     def zone(self) -> tzinfo:
@@ -243,6 +245,11 @@ def _oauth(env: Mapping[str, str]) -> tuple[str, str, str, str]:
         raise ConfigError("STOCKBOT_SECRET_KEY is not a Fernet key (32 url-safe base64-encoded bytes); generate one "
                           "with Fernet.generate_key()")
     return values["SLACK_CLIENT_ID"], values["SLACK_CLIENT_SECRET"], values["SLACK_STATE_SECRET"], secret_key
+def _log_format(env: Mapping[str, str]) -> str:
+    value = env.get("LOG_FORMAT", "").strip().lower() or "plain"
+    if value not in ("plain", "json"):
+        raise ConfigError("LOG_FORMAT must be plain or json")
+    return value
 
 
 def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
@@ -302,6 +309,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         purchase_approvers=frozenset(a.strip() for a in env.get("PURCHASE_APPROVERS", "").split(",") if a.strip()),
         purchase_webhook_url=_http_url(env, "PURCHASE_WEBHOOK_URL"),
         seller_name=env.get("SELLER_NAME", "").strip() or "Stockbot",
+        log_format=_log_format(env),
         channel_pace_seconds=min(60.0, _float(env, "SLACK_CHANNEL_PACE_SECONDS", DEFAULT_CHANNEL_PACE_SECONDS,
                                               "seconds")),
         slack_client_id=client_id,

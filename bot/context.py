@@ -3,6 +3,7 @@ ack() runs."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from concurrent.futures import Executor
@@ -92,7 +93,9 @@ class AppContext:
         if self.background is None:
             run()
         else:
-            self.background.submit(run_after_acks)
+            # The pool's thread runs it in a copy of this one's context: its log lines keep the
+            # request_id of the request that started it (bot/logs.py).
+            self.background.submit(contextvars.copy_context().run, run_after_acks)
 
     def after_ack(self, respond: Callable[..., object], what: str, work: Callable[[], None]) -> None:
         """Run work that follows ack() (in the background); on an unexpected error tell the user

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 
+from bot import metrics
 from bot.slack_text import TEXT_MAX, Mrkdwn, clip, unescape
 
 log = logging.getLogger(__name__)
@@ -139,15 +140,23 @@ class RetryAfterHandler(RetryHandler):
 
 
 class PacedWebClient(WebClient):
-    """A WebClient whose every call waits for its rate-limit gate first."""
+    """A WebClient whose every call waits for its rate-limit gate first, and is counted by method
+    (stockbot_slack_api_calls, _errors by Slack's error code: bot/metrics.py)."""
 
     def __init__(self, *args, gate: Optional[RateLimitGate] = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.gate = gate or RateLimitGate()
 
     def api_call(self, api_method: str, **kwargs):  # type: ignore[override]
-        self.gate.wait()
-        return super().api_call(api_method, **kwargs)
+        started = time.perf_counter()
+        try:
+            self.gate.wait()
+            response = super().api_call(api_method, **kwargs)
+        except Exception as exc:
+            metrics.slack_call(api_method, time.perf_counter() - started, metrics.slack_error_label(exc))
+            raise
+        metrics.slack_call(api_method, time.perf_counter() - started)
+        return response
 
 
 def make_web_client(token: str, api_url: str = "") -> PacedWebClient:

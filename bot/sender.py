@@ -28,9 +28,10 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot import digests, messages, notices, outbox
+from bot import digests, messages, metrics, notices, outbox
 from bot.alert_views import alert_view, digest_view
 from bot.config import Settings
+from bot.core.tiers import Tier
 from bot.leader import HOST, process_gone
 from bot.notifier import Notifier, NotifyError, outbox_metadata
 from storage import repo
@@ -353,22 +354,27 @@ class Sender:
 
     def _finish(self, session: Session, entry: OutboxEntry, ts: Optional[str], now: datetime) -> None:
         """Slack has it: store where it is and close the entry, in one transaction."""
+        posted_tier = None  # (tier, "alert" or "digest"): counted once it is stored
         if ts and entry.kind == outbox.POST_ALERT:
             alert = session.get(Alert, entry.alert_id)
             if alert is not None:
                 alert.ts = ts
                 session.add(alert)
+                posted_tier = (alert.tier, "alert")
         if ts and entry.kind == outbox.POST_DIGEST:
             digest = session.get(Digest, entry.digest_id)
             if digest is not None:
                 digest.ts = ts
                 session.add(digest)
+                posted_tier = (digest.tier, "digest")
         posted = outbox.RENDERED.get(entry.kind, (None, None))[1]
         if ts and posted is not None:
             posted(session, entry, ts)
         entry.done, entry.sent_at, entry.ts, entry.in_flight_at, entry.error = True, now, ts, None, None
         session.add(entry)
         session.commit()
+        if posted_tier is not None:
+            metrics.alert_posted(Tier(posted_tier[0]).word, posted_tier[1])
         if ts:
             self._channel_works(entry.channel, now)
 

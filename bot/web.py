@@ -1,5 +1,6 @@
-"""HTTP surface: POST /slack/events (Bolt), GET /healthz, POST /api/stock, /api/sales and
-/webhooks/tiktok; in OAuth mode GET /slack/install and /slack/oauth_redirect (Bolt). Served by waitress."""
+"""HTTP surface: POST /slack/events (Bolt), GET /healthz, GET /metrics (Prometheus), POST /api/stock,
+/api/sales and /webhooks/tiktok; in OAuth mode GET /slack/install and /slack/oauth_redirect (Bolt).
+Served by waitress."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import hmac
 import io
 import json
 import logging
+import time
 from datetime import timedelta
 from typing import Callable, Iterable, Optional
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot import outbox, slack_guard
+from bot import logs, metrics, outbox, slack_guard
 from bot.checker import LAST_CHECK_KEY
 from bot.context import AppContext
 from bot.leader import current_lease
@@ -220,15 +222,18 @@ def _slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, 
                                     environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"), signature):
         log.warning("refused a request to %s with a missing, malformed, stale or wrong signature", SLACK_PATH)
         return _json(start_response, "401 Unauthorized", INVALID_REQUEST)
+    _record(environ).surface = metrics.slack_surface(body, environ.get("CONTENT_TYPE", ""))
     now = repo.utcnow()
     event_id = slack_guard.event_id_of(body, environ.get("CONTENT_TYPE", ""))
     try:
         if not slack_guard.first_time(ctx.guard_db, slack_guard.signature_key(signature), now):
             log.warning("ignored a signed request to %s sent again (a replay)", SLACK_PATH)
+            _record(environ).outcome = "duplicate"
             return _handled_already(start_response)
         if event_id and not slack_guard.first_time(ctx.guard_db, slack_guard.event_key(event_id), now):
             log.info("ignored Slack's retry %s of event %s: handled already",
                      environ.get("HTTP_X_SLACK_RETRY_NUM", "?"), event_id)
+            _record(environ).outcome = "duplicate"
             return _handled_already(start_response)
     except Exception as exc:  # the database is down or busy: better to process than to drop what Slack sent
         # One line, not a traceback: under a long SQLite write this happens for many requests in a row.
@@ -260,18 +265,61 @@ def oauth_endpoint(slack_handler: SlackRequestHandler, environ, start_response):
         start_response("503 Service Unavailable", [("Content-Type", "text/html; charset=utf-8"),
                                                    ("Content-Length", str(len(OAUTH_FAILED_PAGE)))])
         return [OAUTH_FAILED_PAGE]
+REQUEST_KEY = "stockbot.request"  # environ: the request's metrics.RequestRecord
+SURFACE_OF_PATH = {SLACK_PATH: "slack", "/api/stock": "push", "/api/sales": "push", TIKTOK_WEBHOOK_PATH: "tiktok_webhook"}
+
+
+def _record(environ) -> metrics.RequestRecord:
+    return environ.get(REQUEST_KEY) or metrics.RequestRecord("slack")
+
+
+def _tracked(route: Callable, surface: str, environ, start_response) -> Iterable[bytes]:
+    """Count the request by surface and outcome, time a Slack request to its ack, and give every
+    line logged for it (and for the work it starts after ack) one request_id."""
+    started = time.perf_counter()
+    record = environ[REQUEST_KEY] = metrics.RequestRecord(surface)
+
+    def recording_start_response(status: str, headers, exc_info=None):
+        record.status = int(status[:3])
+        return start_response(status, headers, exc_info)
+
+    request_token = logs.request_id.set(logs.new_id())
+    record_token = metrics.current_request.set(record)
+    try:
+        return route(environ, recording_start_response)
+    finally:
+        metrics.current_request.reset(record_token)
+        logs.request_id.reset(request_token)
+        metrics.request_done(record, started)
+
+
+def _metrics_endpoint(scraper: metrics.Scraper, start_response) -> Iterable[bytes]:
+    body = scraper.scrape()
+    start_response("200 OK", [("Content-Type", metrics.CONTENT_TYPE), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def make_wsgi_app(ctx: AppContext, bolt_app: App | None) -> Callable:
     slack_handler = SlackRequestHandler(bolt_app, path=SLACK_PATH) if bolt_app is not None else None
     oauth_flow = bolt_app.oauth_flow if bolt_app is not None else None
     oauth_paths = (oauth_flow.install_path, oauth_flow.redirect_uri_path) if oauth_flow is not None else ()
+    # The database gauges are read on the request guard's engine: its own pool and short waits, so a
+    # scrape neither queues behind checks nor hangs on a busy database (bot.metrics.DatabaseCollector).
+    scraper = metrics.Scraper(ctx.guard_db, ctx.settings)
 
     def application(environ, start_response):
+        surface = SURFACE_OF_PATH.get(environ.get("PATH_INFO", ""))
+        if surface is not None:
+            return _tracked(route, surface, environ, start_response)
+        return route(environ, start_response)
+
+    def route(environ, start_response):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz" and method in ("GET", "HEAD"):
             ok, payload = health(ctx)
             return _json(start_response, "200 OK" if ok else "503 Service Unavailable", payload)
+        if path == "/metrics" and method in ("GET", "HEAD"):
+            return _metrics_endpoint(scraper, start_response)
         if path == TIKTOK_WEBHOOK_PATH:
             return tiktok_webhook(ctx, environ, start_response)
         if path in ("/api/stock", "/api/sales"):
