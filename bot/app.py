@@ -38,7 +38,7 @@ def build_context(settings: Settings, engine: Optional[Engine] = None,
     """The parts that work without a Slack app (the checker for `stockbot check` and `worker`)."""
     if engine is None:
         engine = make_engine(settings.database_url)
-        init_db(engine)
+        init_db(engine, auto_migrate=settings.auto_migrate)
     client = notifier.client if isinstance(notifier, SlackNotifier) else None
     if client is None:
         client = make_web_client(settings.slack_bot_token, settings.slack_api_url)

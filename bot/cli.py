@@ -1,4 +1,4 @@
-"""`stockbot run | worker | check | demo`."""
+"""`stockbot run | worker | check | demo | db ...`."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def cmd_check(settings: Settings, dry_run: bool = False, force: bool = False) ->
         from storage.db import init_db, make_engine
 
         engine = make_engine(settings.database_url)
-        init_db(engine)
+        init_db(engine, auto_migrate=settings.auto_migrate)
         return print_dry_run(settings, engine, sys.stdout)
 
     from bot.leader import CheckBusy, current_lease
@@ -178,6 +178,51 @@ def cmd_import_sales(settings: Settings, path: str) -> int:
     return 0
 
 
+def cmd_db(settings: Settings, action: str, steps: int = -1) -> int:
+    """`stockbot db upgrade | current | downgrade -1`: the schema migrations (storage/schema.py) by hand."""
+    from sqlalchemy.exc import OperationalError
+
+    from storage.db import make_engine
+
+    if action == "downgrade" and steps != -1:  # one step at a time: each is a decision (what it drops is gone)
+        print("stockbot db downgrade: only `-1` (one revision back) is supported; repeat it to go further",
+              file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        return _db_action(engine, action)
+    except OperationalError as exc:  # the driver's first line names host and port, never the password
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        print(f"stockbot db {action}: cannot use the database: {reason}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+
+
+def _db_action(engine, action: str) -> int:
+    from storage import schema
+
+    if action == "upgrade":
+        upgrade = schema.migrate_to_head(engine)
+        if upgrade.created:
+            print(f"database created at {upgrade.after} (head)")
+        elif upgrade.changed:
+            print(f"database upgraded from {schema.describe(upgrade.before)} to {upgrade.after} (head)")
+        else:
+            print(f"database already at {upgrade.after} (head): nothing to do")
+        return 0
+    if action == "current":
+        current, head = schema.stored_revision(engine), schema.head_revision()
+        if current == head:
+            print(f"{current} (head)")
+        else:
+            print(f"{schema.describe(current)}; this release's head is {head}: {schema.UPGRADE_HINT}")
+        return 0
+    before, after = schema.downgrade_one(engine)
+    print(f"database downgraded from {before} to {after}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stockbot", description="Warns in Slack before SKUs run out of stock.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,10 +239,18 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="no Slack needed: sample catalogue, checks, alerts printed here")
     demo.add_argument("--lang", choices=["en", "zh"], default=None, help="message language (default STOCKBOT_LANG)")
     demo.add_argument("--dir", default=None, help="folder for the demo database and stock file")
+    db = sub.add_parser("db", help="database schema: upgrade | current | downgrade -1 (README: 'Upgrading')")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="upgrade the database to this release's schema (back it up first)")
+    db_sub.add_parser("current", help="print the database's schema revision and whether it is this release's")
+    downgrade = db_sub.add_parser("downgrade", help="undo the last schema revision (`-1`); refused at the baseline")
+    downgrade.add_argument("steps", type=int, help="-1: one revision back")
     backtest_cli.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "backtest":  # no settings, Slack or database needed
         return backtest_cli.run(args)
+    from storage.schema import DowngradeRefused, SchemaMismatch
+
     logs.configure()  # plain, until the settings say otherwise
     try:
         settings = load_settings()
@@ -217,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check(settings, args.dry_run, args.force)
         elif args.command == "import-sales":
             return cmd_import_sales(settings, args.file)
-    except ConfigError as exc:
+        elif args.command == "db":
+            return cmd_db(settings, args.db_command, getattr(args, "steps", -1))
+    except (ConfigError, SchemaMismatch, DowngradeRefused) as exc:
         print(f"stockbot: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -45,6 +45,9 @@ class Settings:
     stock_editors: frozenset[str] = field(default_factory=frozenset)
     port: int = 3000
     run_scheduler: bool = True
+    # Start by upgrading the database to this release's schema (storage/schema.py); false: refuse to start
+    # on a database that is not at it (`stockbot db upgrade` does it, after a backup).
+    auto_migrate: bool = True
     language: str = "en"
     ops_channel: str = ""  # source failures and recoveries; default ALERT_CHANNEL
     stock_push_token: str = ""  # Bearer token for POST /api/stock and /api/sales; unset = push is off
@@ -284,6 +287,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: bool = True) -> 
         stock_editors=editors,
         port=_int(env, "PORT", 3000, 0),
         run_scheduler=env.get("RUN_SCHEDULER", "true").strip().lower() not in ("false", "0", "no", "off"),
+        auto_migrate=env.get("AUTO_MIGRATE", "true").strip().lower() not in ("false", "0", "no", "off"),
         language=language,
         ops_channel=env.get("OPS_CHANNEL", "").strip(),
         stock_push_token=env.get("STOCK_PUSH_TOKEN", "").strip(),

@@ -1,9 +1,9 @@
-"""Engine creation. SQLite gets WAL and a busy timeout so the web threads and the scheduler
-can share one file; Postgres is used as is."""
+"""Engine creation, and init_db: the schema brought to the migrations' head (storage/schema.py). SQLite gets WAL
+and a busy timeout so the web threads and the scheduler can share one file; Postgres is used as is."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -32,32 +32,27 @@ def make_engine(database_url: str, busy_timeout: float = 30, **pool_options) -> 
     return create_engine(database_url, pool_pre_ping=True, **pool_options)
 
 
-def init_db(engine: Engine) -> None:
-    """Create missing tables and add missing nullable columns; rows are never touched.
+def all_metadata() -> list[MetaData]:
+    """Every MetaData whose tables live in the database: what the migrations must match (migrations/env.py,
+    the autogenerate compare and the models-vs-migrations check in tests/test_migrations.py).
+    Bolt's installation store keeps its tables (slack_installations, slack_bots) on SQLModel.metadata
+    too (storage.models), so they are covered here with ours."""
+    return [SQLModel.metadata]
 
-    New versions only ever add tables or nullable columns, so an upgrade is this additive
-    step: an existing install keeps every threshold, episode and reorder it has.
+
+def init_db(engine: Engine, auto_migrate: bool = True) -> None:
+    """Bring the database to this release's schema (the migrations' head), or refuse.
+
+    auto_migrate: upgrade it here (several processes starting at once take turns; rows are never
+    lost). False (AUTO_MIGRATE=false): a database not at head raises storage.schema.SchemaMismatch,
+    whose message names `stockbot db upgrade`; the process must not start on it.
     """
-    SQLModel.metadata.create_all(engine)
-    add_missing_columns(engine)
-    for table in SQLModel.metadata.sorted_tables:  # create_all adds indexes only to tables it creates
-        for index in table.indexes:
-            index.create(engine, checkfirst=True)
+    from storage import schema
 
-
-def add_missing_columns(engine: Engine) -> list[str]:
-    added = []
-    with engine.begin() as conn:
-        inspector = inspect(conn)
-        for table in SQLModel.metadata.sorted_tables:
-            existing = {column["name"] for column in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in existing or not column.nullable or column.primary_key:
-                    continue
-                kind = column.type.compile(dialect=conn.dialect)
-                conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
-                added.append(f"{table.name}.{column.name}")
-    return added
+    if auto_migrate:
+        schema.migrate_to_head(engine)
+    else:
+        schema.require_head(engine)
 
 
 def database_ok(engine: Engine) -> bool:
