@@ -109,6 +109,9 @@ def test_tiktok_credentials_are_stored_encrypted_and_reach_the_workspace_setting
     config = load_tiktok_config(env)
     assert config.app_key == "KEY123" and config.shops[0].shop_cipher == "CIPHER1"
     assert bot.ctx.workspaces.settings_for("T2").tiktok_env == ()
+    bot.ask("/stockbot", "config tiktok app-key APPKEY-12345<!x>", user="U0ANA", team_id="T1")
+    shown = bot.ask("/stockbot", "config", user="U0ANA", team_id="T1")
+    assert "<!x>" not in shown and "&lt;!x&gt;" in shown  # the seller's text, escaped
     assert "removed" in bot.ask("/stockbot", "config tiktok off", user="U0ANA", team_id="T1")
     assert bot.ctx.workspaces.settings_for("T1").tiktok_env == ()
 
