@@ -1,5 +1,6 @@
 """HTTP surface: POST /slack/events (Bolt), GET /healthz, GET /metrics (Prometheus), POST /api/stock,
-/api/sales and /webhooks/tiktok; in OAuth mode GET /slack/install and /slack/oauth_redirect (Bolt). Served by waitress."""
+/api/sales and /webhooks/tiktok; in OAuth mode GET /slack/install and /slack/oauth_redirect (Bolt).
+Served by waitress."""
 
 from __future__ import annotations
 

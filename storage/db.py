@@ -39,7 +39,9 @@ def make_engine(database_url: str, busy_timeout: float = 30, **pool_options) -> 
 
 def all_metadata() -> list[MetaData]:
     """Every MetaData whose tables live in the database: what the migrations must match (migrations/env.py,
-    the autogenerate compare and the models-vs-migrations check in tests/test_migrations.py)."""
+    the autogenerate compare and the models-vs-migrations check in tests/test_migrations.py).
+    Bolt's installation store keeps its tables (slack_installations, slack_bots) on SQLModel.metadata
+    too (storage.models), so they are covered here with ours."""
     return [SQLModel.metadata]
 
 

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from bot.app import BOT_SCOPES
 from bot.config import ConfigError, load_settings
 from storage import models
+from tests.conftest import http
 from tests.slack_server import OAUTH_CLIENT_ID
-from tests.workspaces import SECRET_KEY, finish_install, install_workspace, start_install
+from tests.workspaces import SECRET_KEY, finish_install, get, install_workspace, start_install
 
 
 def _installed_rows(bot) -> int:
@@ -133,3 +134,15 @@ def test_each_workspace_has_one_paced_client_that_waits_out_slacks_429(oauth_bot
                     team_id="T1")
     assert "SKU1" in reply and time.monotonic() - started >= 1.0
     assert bot.slack.tokens_used("conversations.info") == [t1.token, t1.token]  # refused once, then again after 1 s
+
+
+def test_single_workspace_mode_has_no_install_pages(bot):
+    assert get(bot.url + "/slack/install").status == 404
+    assert get(bot.url + "/slack/oauth_redirect?code=x&state=y").status == 404
+    assert bot.ctx.workspaces.teams() == [""] and bot.ctx.workspaces.team_for_push_token("anything") is None
+
+
+def test_install_pages_answer_get_only(oauth_bot):
+    bot = oauth_bot()
+    assert http("POST", bot.url + "/slack/install", "x").status == 405
+    assert _installed_rows(bot) == 0

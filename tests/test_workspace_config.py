@@ -69,7 +69,7 @@ def test_bad_input_gets_a_usage_hint_and_changes_nothing(oauth_bot, text):
 
 
 def test_a_push_token_is_shown_once_stored_encrypted_and_works_for_its_workspace_only(oauth_bot):
-    bot = oauth_bot()
+    bot = oauth_bot(stock_push_token="env-push-token-nobody-owns")
     install_workspace(bot, "T1", installer="U0ANA")
     install_workspace(bot, "T2", installer="U0BEN")
     t1_token, t2_token = new_push_token(bot, "T1", "U0ANA"), new_push_token(bot, "T2", "U0BEN")
@@ -86,7 +86,7 @@ def test_a_push_token_is_shown_once_stored_encrypted_and_works_for_its_workspace
     shown = bot.ask("/stockbot", "config", user="U0ANA", team_id="T1")
     assert newer not in shown and newer[-4:] in shown
     # The environment's STOCK_PUSH_TOKEN is nobody's in OAuth mode.
-    assert push(bot, bot.settings.stock_push_token or "unset").status == 401
+    assert push(bot, "env-push-token-nobody-owns").status == 401
 
 
 def test_tiktok_credentials_are_stored_encrypted_and_reach_the_workspace_settings(oauth_bot):
@@ -109,6 +109,9 @@ def test_tiktok_credentials_are_stored_encrypted_and_reach_the_workspace_setting
     config = load_tiktok_config(env)
     assert config.app_key == "KEY123" and config.shops[0].shop_cipher == "CIPHER1"
     assert bot.ctx.workspaces.settings_for("T2").tiktok_env == ()
+    bot.ask("/stockbot", "config tiktok app-key APPKEY-12345<!x>", user="U0ANA", team_id="T1")
+    shown = bot.ask("/stockbot", "config", user="U0ANA", team_id="T1")
+    assert "<!x>" not in shown and "&lt;!x&gt;" in shown  # the seller's text, escaped
     assert "removed" in bot.ask("/stockbot", "config tiktok off", user="U0ANA", team_id="T1")
     assert bot.ctx.workspaces.settings_for("T1").tiktok_env == ()
 

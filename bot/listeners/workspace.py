@@ -16,7 +16,7 @@ from bot.core import workspace_config as wc
 from bot.core.commands import CommandError
 from bot.i18n import t
 from bot.messages import channel_text, command_error_text, mention, usage_text
-from bot.slack_text import Mrkdwn, join
+from bot.slack_text import Mrkdwn, join, outside
 from bot.tenancy import current_team, team_key
 from bot.workspaces import PUSH_TOKEN_KEY
 
@@ -38,7 +38,9 @@ def settings_lines(lang: str, settings: Settings) -> list[Mrkdwn]:
         t(lang, "config.lead_days", domestic=settings.lead_days_domestic, overseas=settings.lead_days_overseas),
         t(lang, "config.push_token", value=Mrkdwn(f"`{wc.mask(settings.stock_push_token)}`")
           if settings.stock_push_token else t(lang, "config.off")),
-        t(lang, "config.tiktok", value=Mrkdwn(f"app key `{wc.mask(app_key)}`") if app_key else t(lang, "config.off")),
+        # The app key's last characters are the seller's text: escaped like any outside text.
+        t(lang, "config.tiktok", value=Mrkdwn(f"app key `{outside(wc.mask(app_key), 40)}`") if app_key
+          else t(lang, "config.off")),
     ]
 
 
