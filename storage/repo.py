@@ -752,9 +752,11 @@ def set_meta(session: Session, key: str, value: str) -> None:
 
 
 def raw_below_threshold_query() -> str:
-    """The plain SQL a DBA would write for 'which SKUs are at or below their level' (bench baseline)."""
-    return ("SELECT t.sku, SUM(s.available) AS available FROM threshold t JOIN stock s ON s.sku = t.sku "
-            "GROUP BY t.sku HAVING SUM(s.available) <= t.warning_level ORDER BY t.sku")
+    """The plain SQL a DBA would write for 'which SKUs are at or below their level' (bench baseline),
+    for the single workspace (team ''): the keys lead with the team, so the join names it too."""
+    return ("SELECT t.sku, SUM(s.available) AS available FROM threshold t "
+            "JOIN stock s ON s.team_id = t.team_id AND s.sku = t.sku WHERE t.team_id = '' "
+            "GROUP BY t.team_id, t.sku HAVING SUM(s.available) <= t.warning_level ORDER BY t.team_id, t.sku")
 
 
 
