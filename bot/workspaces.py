@@ -108,6 +108,12 @@ class SignedStateStore(OAuthStateStore):
         return True
 
 
+# How long one process trusts a workspace's settings it has read: the check asks for them per SKU, and
+# each read costs queries and decryption. `/stockbot config` in this process clears them at once;
+# another replica sees a change within this time.
+SETTINGS_FRESH_SECONDS = 5.0
+
+
 class Workspaces:
     def __init__(self, settings: Settings, client, engine: Optional[Engine] = None) -> None:
         """`client`: the bot-token Slack client (bot.notifier.make_web_client) of single-workspace mode;
@@ -122,6 +128,7 @@ class Workspaces:
         self.installation_store = InstallationStore(settings.slack_client_id, engine) if self.oauth else None
         self._clients: dict[str, object] = {}  # bot token -> its paced client (one 429 gate per workspace)
         self._clients_lock = threading.Lock()
+        self._settings_read: dict[str, tuple[float, Settings]] = {}  # team -> (monotonic time read, its settings)
 
     # ---- the three calls everything else uses -------------------------------------------------
 
@@ -138,7 +145,19 @@ class Workspaces:
         team = current_team() if team is None else team
         if team == SINGLE_TEAM:
             return self.settings
-        return self._overlay(team, self._stored(team))
+        with self._clients_lock:
+            known = self._settings_read.get(team)
+        if known is not None and time.monotonic() - known[0] < SETTINGS_FRESH_SECONDS:
+            return known[1]
+        read_at = time.monotonic()
+        found = self._overlay(team, self._stored(team))
+        with self._clients_lock:
+            self._settings_read[team] = (read_at, found)
+        return found
+
+    def _settings_changed(self, team: str) -> None:
+        with self._clients_lock:
+            self._settings_read.pop(team, None)
 
     def client_for(self, team: str | None = None):
         """The Slack client that speaks for `team` (default: the current team). OAuth mode: that
@@ -249,7 +268,11 @@ class Workspaces:
             installer = self.installer(team)
             admins = frozenset({installer}) if installer else base.threshold_admins
         changes["threshold_admins"] = admins
-        # The environment's push token and TikTok shop are the operator's, not any workspace's.
+        # The environment's push token, TikTok shop and stock file or ERP query are the operator's, not any
+        # workspace's: a workspace's stock comes from its own pushes, TikTok shop and files shared in Slack.
+        changes["stock_source"] = ""
+        changes["stock_sql_url"] = ""
+        changes["stock_sql_query"] = ""
         changes["stock_push_token"] = stored.get(PUSH_TOKEN_KEY, "")
         changes["tiktok_env"] = tuple(sorted((key[len(wc.TIKTOK_PREFIX):], value) for key, value in stored.items()
                                              if key.startswith(wc.TIKTOK_PREFIX)))
@@ -274,6 +297,7 @@ class Workspaces:
                                     value_hash=vault.digest(value) if key == PUSH_TOKEN_KEY else None,
                                     updated_by=user, updated_at=now))
             session.commit()
+        self._settings_changed(team)
 
     def remove_prefixed(self, team: str, prefix: str) -> list[str]:
         keys = [key for key in self._stored_keys(team) if key.startswith(prefix)]
@@ -292,6 +316,7 @@ class Workspaces:
         with open_session(self._engine) as session:
             session.execute(delete(setting).where(setting.team_id == team, setting.secret.is_(True)))
             session.commit()
+        self._settings_changed(team)
         self.drop_clients()
 
     def drop_clients(self) -> None:

@@ -30,7 +30,7 @@ from storage.models import (
     Threshold,
     ThresholdChange,
 )
-from tests.conftest import http
+from tests.conftest import http, write_stock
 from tests.test_workspace_config import new_push_token
 from tests.workspaces import install_workspace
 
@@ -199,3 +199,17 @@ def test_uninstalling_one_workspace_leaves_the_other_untouched(two):
     assert "100" in ask1(bot, "/threshold", "get SKU1")
     scheduler._safe_check(bot.checker)  # the check goes on for T1 (T2 is no longer installed)
     assert t1_state(bot)["Alert"] == before["Alert"]
+
+
+def test_the_operators_stock_file_never_reaches_an_installed_workspace(two, stock_file):
+    """STOCK_SOURCE (a file or ERP query on the server) is the operator's: an installed workspace's
+    stock comes from its own pushes, TikTok shop and shared files, never from the server's file."""
+    bot, _, _ = two
+    write_stock(stock_file, {"FILE-1": 1})
+    ask1(bot, "/threshold", "set FILE-1 100")
+    bot.slack.calls.clear()
+    scheduler._safe_check(bot.checker)
+    bot.checker.sender.drain()
+    assert rows(bot, "T1", Stock) == [] and rows(bot, "T2", Stock) == []
+    assert not [call for call in bot.slack.of("chat.postMessage") if "FILE-1" in call.params.get("text", "")]
+    assert bot.ctx.workspaces.settings_for("T1").stock_source == ""
