@@ -387,3 +387,18 @@ def erp(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE inventory (item_code TEXT, qty_free INTEGER, wh TEXT, title TEXT)")
     return path
+
+
+# ---- running in parallel (pytest-xdist) -------------------------------------------------------------
+
+# The longest tests (see README, "Developing"), started first so that no worker is still running one of
+# them when the others have finished everything else.
+SLOW_TEST_FILES = ("test_crash.py", "test_cli.py", "test_replicas.py", "test_backtest_aim.py", "test_socket_mode.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        name = item.path.name
+        return SLOW_TEST_FILES.index(name) if name in SLOW_TEST_FILES else len(SLOW_TEST_FILES)
+
+    items.sort(key=rank)  # stable: the order inside a file, and of all other files, stays as written
