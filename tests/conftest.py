@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Optional
@@ -238,14 +239,58 @@ def slack():
     server.stop()
 
 
+class PostgresCopies:
+    """Copies of the template database on the Postgres server, made one step ahead in a thread while the
+    tests run (most of a test is waiting), and dropped in another: a test takes a ready copy and does not
+    wait for CREATE DATABASE (~0.05-0.3 s) or DROP DATABASE."""
+
+    AHEAD = 2
+
+    def __init__(self, admin, template: str) -> None:
+        self.admin, self.template = admin, template
+        self._making = ThreadPoolExecutor(1, thread_name_prefix="db-copy")
+        self._dropping = ThreadPoolExecutor(1, thread_name_prefix="db-drop")
+        self._next = deque(self._making.submit(self._copy) for _ in range(self.AHEAD))
+
+    def _copy(self) -> str:
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {self.template}"))
+        return name
+
+    def _drop(self, name: str) -> None:
+        try:  # FORCE: a connection a finished test left open cannot keep its database alive
+            with self.admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        except Exception:  # never fail or hang a test on its cleanup; a leftover database is harmless
+            pass
+
+    def take(self) -> str:
+        ready = self._next.popleft()
+        self._next.append(self._making.submit(self._copy))
+        return ready.result()  # a failed CREATE DATABASE fails the test that needed it, with the reason
+
+    def give_back(self, name: str) -> None:
+        self._dropping.submit(self._drop, name)
+
+    def close(self) -> None:
+        self._making.shutdown(wait=True)
+        for ready in self._next:
+            if ready.exception() is None:
+                self._drop(ready.result())
+        self._dropping.shutdown(wait=True)
+        self._drop(self.template)
+        self.admin.dispose()
+
+
 @dataclass
 class DatabaseTemplate:
     """A database that init_db has set up once per test process (each pytest-xdist worker has its own);
-    every test gets a copy. Copying a file, or CREATE DATABASE ... TEMPLATE on Postgres, takes a few
-    ms where creating the schema takes ~0.1 s on SQLite and ~0.5 s on Postgres, for each of ~1650 tests."""
+    every test gets a copy. Copying a file, or CREATE DATABASE ... TEMPLATE on Postgres, is much quicker
+    than creating the schema (~0.1 s on SQLite, ~0.5 s on Postgres), for each of ~1650 tests."""
     kind: str  # "sqlite" | "postgres" | "schema" (Postgres without the right to create databases)
-    source: str  # the template's file (sqlite) or database name (postgres); the server's URL for "schema"
-    admin: Optional[object] = None  # an AUTOCOMMIT engine on the server (postgres)
+    source: str  # the template's file (sqlite); the server's URL (postgres, schema)
+    copies: Optional[PostgresCopies] = None  # postgres
 
 
 @pytest.fixture(scope="session")
@@ -272,10 +317,9 @@ def database_template(tmp_path_factory):
     engine = make_engine(_with_database(url, name))
     init_db(engine)
     engine.dispose()
-    yield DatabaseTemplate("postgres", name, admin)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    copies = PostgresCopies(admin, name)
+    yield DatabaseTemplate("postgres", url, copies)
+    copies.close()
 
 
 @pytest.fixture
@@ -291,15 +335,9 @@ def database_url(tmp_path, database_template):
     if template.kind == "schema":
         yield from _schema_per_test(template.source)
         return
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    with template.admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {template.source}"))
-    yield _with_database(_database_url(tmp_path), name)
-    try:
-        with template.admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    except Exception:  # never fail or hang a test on its cleanup; a leftover database is harmless
-        pass
+    name = template.copies.take()
+    yield _with_database(template.source, name)
+    template.copies.give_back(name)
 
 
 def _schema_per_test(url: str):
