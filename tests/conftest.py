@@ -429,7 +429,7 @@ def erp(tmp_path):
 
 # ---- running in parallel (pytest-xdist) -------------------------------------------------------------
 
-# The longest tests (see README, "Developing"), started first so that no worker is still running one of
+# The longest tests (README, "Test time, and the slowest tests"), started first so that no worker is still running one of
 # them when the others have finished everything else.
 SLOW_TEST_FILES = ("test_crash.py", "test_cli.py", "test_replicas.py", "test_backtest_aim.py", "test_socket_mode.py")
 
