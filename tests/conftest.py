@@ -240,16 +240,20 @@ def slack():
 
 
 class PostgresCopies:
-    """Copies of the template database on the Postgres server, made one step ahead in a thread while the
-    tests run (most of a test is waiting), and dropped in another: a test takes a ready copy and does not
+    """Copies of the template database on the Postgres server, made ahead in a thread while the
+    tests run (most of a test is waiting), and dropped in others: a test takes a ready copy and does not
     wait for CREATE DATABASE (~0.05-0.3 s) or DROP DATABASE."""
 
     AHEAD = 2
+    # DROP DATABASE waits for a checkpoint (Postgres 15: pg_stat_bgwriter.checkpoints_req counts one per drop),
+    # and drops waiting together share one: with one thread the drops fell behind the tests and the last
+    # test of each process waited 10-20 s for them.
+    DROPPING = 4
 
     def __init__(self, admin, template: str) -> None:
         self.admin, self.template = admin, template
         self._making = ThreadPoolExecutor(1, thread_name_prefix="db-copy")
-        self._dropping = ThreadPoolExecutor(1, thread_name_prefix="db-drop")
+        self._dropping = ThreadPoolExecutor(self.DROPPING, thread_name_prefix="db-drop")
         self._next = deque(self._making.submit(self._copy) for _ in range(self.AHEAD))
 
     def _copy(self) -> str:
