@@ -220,9 +220,12 @@ class DatabaseCollector:
     scrape. Each query reads an index or a small table: the cost does not grow with SKUs.
     """
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, workspaces=None) -> None:
+        """`workspaces` (bot.workspaces.Workspaces): in OAuth mode each installed workspace's sources are
+        read, labelled with the workspace's team key; None or single-workspace mode: the environment's."""
         self.engine = engine
         self.settings = settings
+        self.workspaces = workspaces if workspaces is not None and workspaces.oauth else None
         self._sources: Optional[list[str]] = None
 
     def describe(self):
@@ -231,13 +234,23 @@ class DatabaseCollector:
     def source_names(self) -> list[str]:
         """The sources this install is configured to read (and `push` when pushes are on)."""
         if self._sources is None:
-            from bot.sources.registry import PUSH_SOURCE, plan_sources
-
-            names = [source.name for source in plan_sources(self.settings).sources]
-            if self.settings.stock_push_token:
-                names.append(PUSH_SOURCE)
-            self._sources = names
+            self._sources = configured_sources(self.settings)
         return self._sources
+
+    def wanted_sources(self) -> dict[tuple[str, str], list[str]]:
+        """(team, source name) -> the label values of each source to report. Single-workspace mode: the
+        environment's sources, labelled by source; OAuth mode: each installed workspace's own (its push
+        token, its TikTok shop), labelled by source and workspace. Workspace settings are cached
+        (bot.workspaces.SETTINGS_FRESH_SECONDS), so a scrape reads them once per few seconds at most."""
+        from bot.tenancy import SINGLE_TEAM
+
+        if self.workspaces is None:
+            return {(SINGLE_TEAM, name): [source_label(name)] for name in self.source_names()}
+        wanted = {}
+        for team in self.workspaces.teams():
+            for name in configured_sources(self.workspaces.settings_for(team)):
+                wanted[(team, name)] = [source_label(name), team]
+        return wanted
 
     def collect(self):
         from sqlalchemy import func, select
@@ -267,21 +280,23 @@ class DatabaseCollector:
                 families.append(GaugeMetricFamily("stockbot_outbox_oldest_age_seconds", "Age of the oldest entry "
                                                   "waiting in the outbox (0 when none waits)",
                                                   value=_age(now, oldest)))
-                wanted = set(self.source_names())
+                wanted = self.wanted_sources()
+                labels = ["source"] if self.workspaces is None else ["source", "workspace"]
                 sources = GaugeMetricFamily("stockbot_source_last_success_age_seconds", "Seconds since each "
                                             "configured stock source was last read successfully (absent: never)",
-                                            labels=["source"])
+                                            labels=labels)
                 failing = GaugeMetricFamily("stockbot_source_failing", "1 while a configured stock source's last "
-                                            "read failed", labels=["source"])
-                if wanted:  # source_state has a row per source ever read: a handful
-                    rows = conn.execute(select(SourceState.name, SourceState.last_success_at,
-                                               SourceState.failing)).all()
-                    for name, last_success_at, is_failing in rows:
-                        if name in wanted:
-                            label = source_label(name)
-                            if last_success_at is not None:
-                                sources.add_metric([label], _age(now, last_success_at))
-                            failing.add_metric([label], 1.0 if is_failing else 0.0)
+                                            "read failed", labels=labels)
+                if wanted:  # source_state has a row per source ever read, per workspace: a handful each
+                    rows = every_team.execute(select(SourceState.team_id, SourceState.name,
+                                                     SourceState.last_success_at, SourceState.failing)).all()
+                    for team, name, last_success_at, is_failing in rows:
+                        label = wanted.get((team, name))
+                        if label is None:
+                            continue
+                        if last_success_at is not None:
+                            sources.add_metric(label, _age(now, last_success_at))
+                        failing.add_metric(label, 1.0 if is_failing else 0.0)
                 families += [sources, failing]
                 # The workspace checked longest ago (one value per workspace; ISO UTC times sort as text).
                 last = every_team.execute(select(func.min(Meta.value)).where(Meta.key == LAST_CHECK_KEY)).scalar()
@@ -296,6 +311,16 @@ class DatabaseCollector:
             up.add_metric([], 0.0)
         yield from families
         yield up
+
+
+def configured_sources(settings: Settings) -> list[str]:
+    """The stock sources `settings` read (and `push` when pushes are on)."""
+    from bot.sources.registry import PUSH_SOURCE, plan_sources
+
+    names = [source.name for source in plan_sources(settings).sources]
+    if settings.stock_push_token:
+        names.append(PUSH_SOURCE)
+    return names
 
 
 def _age(now: datetime, then: Optional[datetime]) -> float:
@@ -330,10 +355,10 @@ class _ProcessMetrics:
 class Scraper:
     """One app's /metrics: this process's counters plus its database's gauges."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, workspaces=None) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(_ProcessMetrics())
-        self.registry.register(DatabaseCollector(engine, settings))
+        self.registry.register(DatabaseCollector(engine, settings, workspaces))
 
     def scrape(self) -> bytes:
         return generate_latest(self.registry)

@@ -320,7 +320,7 @@ def make_wsgi_app(ctx: AppContext, bolt_app: App | None) -> Callable:
     oauth_paths = (oauth_flow.install_path, oauth_flow.redirect_uri_path) if oauth_flow is not None else ()
     # The database gauges are read on the request guard's engine: its own pool and short waits, so a
     # scrape neither queues behind checks nor hangs on a busy database (bot.metrics.DatabaseCollector).
-    scraper = metrics.Scraper(ctx.guard_db, ctx.settings)
+    scraper = metrics.Scraper(ctx.guard_db, ctx.env_settings, ctx.workspaces)
 
     def application(environ, start_response):
         surface = SURFACE_OF_PATH.get(environ.get("PATH_INFO", ""))

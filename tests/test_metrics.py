@@ -188,3 +188,21 @@ def test_metrics_is_served_beside_healthz(bot):
             "stockbot_alerts_posted", "stockbot_slack_api_calls", "stockbot_outbox_backlog",
             "stockbot_outbox_oldest_age_seconds", "process_cpu_seconds"} <= names
     assert ALERT_CHANNEL not in result.body  # nothing about the install's channels, tokens or URLs
+
+
+def test_oauth_mode_reports_each_workspaces_own_sources(oauth_bot):
+    """Installed workspaces: each one's sources (its push token) by workspace; the operator's
+    environment sources belong to none of them and are not reported."""
+    from tests.test_workspace_config import new_push_token
+    from tests.workspaces import install_workspace
+
+    bot = oauth_bot()
+    install_workspace(bot, "T1", installer="U0ANA")
+    install_workspace(bot, "T2", installer="U0BEN")
+    token = new_push_token(bot, "T1", "U0ANA")
+    assert push(bot.url, {"items": [{"sku": "SKU1", "available": 5}]}, token) == 200
+    samples = scrape(bot.url)
+    reported = {dict(labels).get("workspace"): dict(labels)["source"] for name, labels in samples
+                if name == "stockbot_source_last_success_age_seconds"}
+    assert reported == {"T1": "push"}
+    assert value(samples, "stockbot_source_failing", source="push", workspace="T1") == 0.0
