@@ -237,6 +237,14 @@ def _database_url(tmp_path) -> str:
     return normalize_database_url(url) if url else f"sqlite:///{tmp_path / 'stockbot-test.db'}"
 
 
+def _without_commit_flush(url: str) -> str:
+    """The test's database URL with synchronous_commit off for every connection (ours and a subprocess's):
+    a commit returns before its WAL reaches the disk. Only a crash of the Postgres server could lose such a
+    commit, which no test does; the app's processes are what the tests kill."""
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csynchronous_commit%3Doff"
+
+
 def _with_search_path(url: str, schema: str) -> str:
     """The same Postgres database, but every connection (ours and a subprocess's) uses `schema`."""
     separator = "&" if "?" in url else "?"
@@ -439,7 +447,7 @@ def database_url(tmp_path, database_template):
         yield from _schema_per_test(template.source)
         return
     name = template.copies.take()
-    yield _with_database(template.source, name)
+    yield _without_commit_flush(_with_database(template.source, name))
     template.copies.give_back(name)
 
 
