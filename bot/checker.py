@@ -236,7 +236,8 @@ class Checker(OfCurrentTeam, SourceSync):
             if plan.post_tier is not None:
                 channel = candidate.channel or self.settings.alert_channel
                 if not channel:
-                    log.error("no channel for %s: set ALERT_CHANNEL or a channel on the threshold", candidate.sku)
+                    log.error("no channel for %s: set ALERT_CHANNEL (with many workspaces: /stockbot config alert-channel) "
+                              "or a channel on the threshold", candidate.sku)
                 else:
                     # Missing from its source's latest successful read: the numbers are last known values.
                     stale = candidate.source is not None and \

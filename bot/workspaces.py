@@ -250,11 +250,11 @@ class Workspaces:
 
     def _overlay(self, team: str, stored: dict[str, str]) -> Settings:
         base = self.settings
-        changes: dict = {}
-        if "alert_channel" in stored:
-            changes["alert_channel"] = stored["alert_channel"]
-        if "ops_channel" in stored:
-            changes["ops_channel"] = stored["ops_channel"]
+        # Channel ids belong to one workspace: the environment's ALERT_CHANNEL, OPS_CHANNEL and
+        # PURCHASE_CHANNEL are the operator's and mean nothing in another workspace. Until its admin sets
+        # them (`/stockbot config alert-channel …`) a workspace's alerts wait, unposted, for a channel.
+        changes: dict = {"alert_channel": stored.get("alert_channel", ""),
+                         "ops_channel": stored.get("ops_channel", ""), "purchase_channel": ""}
         if "language" in stored:
             changes["language"] = stored["language"]
         if "lead_days" in stored:

@@ -216,3 +216,20 @@ def test_the_operators_stock_file_never_reaches_an_installed_workspace(two, stoc
     assert rows(bot, "T1", Stock) == [] and rows(bot, "T2", Stock) == []
     assert not [call for call in bot.slack.of("chat.postMessage") if "FILE-1" in call.params.get("text", "")]
     assert bot.ctx.workspaces.settings_for("T1").stock_source == ""
+
+
+def test_a_workspace_without_its_alert_channel_waits_for_one_and_never_uses_the_operators(oauth_bot):
+    """The environment's ALERT_CHANNEL is a channel of the operator's workspace: a newly installed
+    workspace's alert waits until its admin names a channel, then posts there with its own token."""
+    bot = oauth_bot()
+    t3 = install_workspace(bot, "T3", installer="U0CAT")
+    bot.ask("/threshold", "set SKU1 100", user="U0CAT", team_id="T3")
+    bot.ask("/stock", "set SKU1 5", user="U0CAT", team_id="T3")
+    scheduler._safe_check(bot.checker)
+    bot.checker.sender.drain()
+    assert not bot.slack.of("chat.postMessage") and rows(bot, "T3", Alert) == []
+    bot.ask("/stockbot", "config alert-channel <#C0T3ALERT|alerts>", user="U0CAT", team_id="T3")
+    scheduler._safe_check(bot.checker)
+    bot.checker.sender.drain()
+    posts = [(call.params.get("channel"), call.token) for call in bot.slack.of("chat.postMessage")]
+    assert posts == [("C0T3ALERT", t3.token)]
