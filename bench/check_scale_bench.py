@@ -127,6 +127,22 @@ def pg_url_in(url: str, schema: str) -> str:
     return f"{url}{separator}options=-csearch_path%3D{schema}"
 
 
+def new_schema(url: str):
+    """A schema of its own on the Postgres server for one run, and the function that drops it."""
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+
+    def cleanup() -> None:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+    return schema, cleanup
+
+
 def load_postgres(url: str, schema: str, size: int, below: float, warehouses: int) -> int:
     import psycopg
 
@@ -256,17 +272,7 @@ def run_one(db: str, size: int, args, work_dir: Path) -> dict:
         url, cleanup = f"sqlite:///{path}", lambda: [Path(f"{path}{s}").unlink(missing_ok=True)
                                                      for s in ("", "-wal", "-shm")]
     else:
-        import psycopg
-
-        schema = f"bench_{uuid.uuid4().hex[:12]}"
-        plain = args.pg_url.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-
-        def cleanup() -> None:
-            with psycopg.connect(plain, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
+        schema, cleanup = new_schema(args.pg_url)
         try:
             below = load_postgres(args.pg_url, schema, size, args.below, args.warehouses)
         except BaseException:

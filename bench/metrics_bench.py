@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -34,7 +33,7 @@ for path in (REPO_ROOT, REPO_ROOT / "bench"):
     if str(path) not in sys.path:  # run as a script: make `bot`, `storage` and the benches importable
         sys.path.insert(0, str(path))
 
-from check_scale_bench import DEFAULT_PG_URL, load_postgres, load_sqlite, pg_url_in  # noqa: E402
+from check_scale_bench import DEFAULT_PG_URL, load_postgres, load_sqlite, new_schema, pg_url_in  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from bot.checker import LAST_CHECK_KEY  # noqa: E402
@@ -137,17 +136,7 @@ def run(db: str, args, work_dir: Path) -> dict:
         below = load_sqlite(path, args.skus, 0.01, 2)
         url = f"sqlite:///{path}"
     else:
-        import psycopg
-
-        schema = f"bench_{uuid.uuid4().hex[:12]}"
-        plain = args.pg_url.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-
-        def cleanup() -> None:
-            with psycopg.connect(plain, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
+        schema, cleanup = new_schema(args.pg_url)
         below = load_postgres(args.pg_url, schema, args.skus, 0.01, 2)
         url = pg_url_in(args.pg_url, schema)
     try:
