@@ -11,7 +11,7 @@ from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from sqlalchemy.engine import Engine
 
-from bot import metrics, purchases, slack_guard  # noqa: F401  (purchases: registers its outbox kinds)
+from bot import logs, metrics, purchases, slack_guard  # noqa: F401  (purchases: registers its outbox kinds)
 from bot.checker import Checker
 from bot.config import Settings
 from bot.context import AppContext
@@ -143,8 +143,8 @@ def build_app(settings: Settings, engine: Optional[Engine] = None,
         try:
             return slack_guard.first_time(ctx.guard_db, key, repo.utcnow())
         except Exception as exc:  # the database is down or busy: better to process than to drop what Slack sent
-            log.warning("could not record a Slack event for de-duplication (%s: %s); processing it anyway",
-                        exc.__class__.__name__, str(exc).splitlines()[0][:120] if str(exc) else "")
+            log.warning("could not record a Slack event for de-duplication (%s); processing it anyway",
+                        logs.brief(exc))
             return True
 
     @app.error

@@ -214,7 +214,8 @@ class Checker(OfCurrentTeam, SourceSync):
             alerts = repo.alert_states(session, [c.episode_id for c in batch if c.episode_id])
             reordered = repo.open_reorder_quantities(session, [c.sku for c in batch])
         written_at, snoozes = decisions.written_at, decisions.snoozes
-        quiet = in_quiet_hours(now, self.settings.quiet_hours, self.settings.zone)
+        settings = self.settings  # the current workspace's, looked up once for the batch
+        quiet = in_quiet_hours(now, settings.quiet_hours, settings.zone)
         for candidate in batch:
             report.evaluated += 1
             on_order = reordered.get(candidate.sku, 0) + candidate.source_on_order
@@ -234,7 +235,7 @@ class Checker(OfCurrentTeam, SourceSync):
                 decisions.recoveries.append(_Recovery(candidate, posted_alerts[0].channel if posted_alerts else None))
                 continue
             if plan.post_tier is not None:
-                channel = candidate.channel or self.settings.alert_channel
+                channel = candidate.channel or settings.alert_channel
                 if not channel:
                     log.error("no channel for %s: set ALERT_CHANNEL (with many workspaces: /stockbot config alert-channel) "
                               "or a channel on the threshold", candidate.sku)

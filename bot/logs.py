@@ -29,6 +29,13 @@ request_id: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("stoc
 check_id: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("stockbot_check_id", default=None)
 
 
+def brief(exc: BaseException, limit: int = 120) -> str:
+    """An exception as one short line (its class and its message's first line) for a warning logged
+    many times in a row (a busy database), where a traceback with the SQL would drown the log."""
+    first = str(exc).strip().splitlines()[0][:limit] if str(exc).strip() else ""
+    return f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__
+
+
 def new_id() -> str:
     return uuid.uuid4().hex[:16]
 

@@ -34,6 +34,7 @@ from prometheus_client.process_collector import ProcessCollector
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from bot import logs
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -306,8 +307,7 @@ class DatabaseCollector:
                                                       value=_age(now, datetime.fromisoformat(last))))
             up.add_metric([], 1.0)
         except Exception as exc:  # busy, locked or down: answer with what this process knows
-            log.warning("metrics: could not read the database (%s: %s)", exc.__class__.__name__,
-                        str(exc).splitlines()[0][:120] if str(exc) else "")
+            log.warning("metrics: could not read the database (%s)", logs.brief(exc))
             up.add_metric([], 0.0)
         yield from families
         yield up

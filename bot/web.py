@@ -250,8 +250,7 @@ def _slack_events(ctx: AppContext, slack_handler: SlackRequestHandler, environ, 
             return _handled_already(start_response)
     except Exception as exc:  # the database is down or busy: better to process than to drop what Slack sent
         # One line, not a traceback: under a long SQLite write this happens for many requests in a row.
-        log.warning("could not record a Slack request for de-duplication (%s: %s); processing it anyway",
-                    exc.__class__.__name__, str(exc).splitlines()[0][:120] if str(exc) else "")
+        log.warning("could not record a Slack request for de-duplication (%s); processing it anyway", logs.brief(exc))
     environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads the body again
     try:
         return slack_handler(environ, start_response)

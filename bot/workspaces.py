@@ -37,7 +37,7 @@ from storage.db import session as open_session
 
 log = logging.getLogger(__name__)
 
-PUSH_TOKEN_KEY = "push_token"
+PUSH_TOKEN_KEY = wc.PUSH_TOKEN  # the stored key of a workspace's push token
 STATE_KEY_PREFIX = "oauth-state:"
 STATE_EXPIRES_SECONDS = 600  # the installer has ten minutes between /slack/install and Slack's redirect back
 

@@ -425,11 +425,6 @@ def alerts_for_episodes(session: Session, episode_ids: Iterable[int]) -> dict[in
     return result
 
 
-def snoozes_for(session: Session, skus: Sequence[str]) -> dict[str, SkuSnooze]:
-    """The snoozes of these SKUs (expired ones too: the caller decides), one query per 500 SKUs."""
-    return _rows_by_sku(session, SkuSnooze, skus)
-
-
 def all_snoozes(session: Session) -> dict[str, SkuSnooze]:
     """Every snooze (a check reads them once: only SKUs someone snoozed have a row)."""
     return {snooze.sku: snooze for snooze in session.exec(select(SkuSnooze))}

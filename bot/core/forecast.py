@@ -26,6 +26,8 @@ DEFAULT_BASIS = CLASS_BASIS
 DEFAULT_SERVICE = 0.98
 DEFAULT_HISTORY_DAYS = 90
 DEFAULT_TARGET_COVER_DAYS = 30
+# Without a lead time for the SKU (its own or its supplier's): a domestic warehouse restocks in days, an
+# overseas one in weeks. The defaults of Settings.lead_days_domestic / _overseas (a workspace may change them).
 LEAD_DAYS_DOMESTIC = 3
 LEAD_DAYS_OVERSEAS = 21
 # Recent windows for the `weighted` basis: (days, weight). The last week counts most, so a SKU
@@ -48,11 +50,6 @@ def z_for(service: float) -> float:
 def service_for(z: float) -> float:
     """The cycle service level a safety factor z buys (the inverse of `z_for`)."""
     return NormalDist().cdf(z)
-
-
-def default_lead_days(overseas: bool) -> int:
-    """Without a lead time set for the SKU: a domestic warehouse restocks in days, an overseas one in weeks."""
-    return LEAD_DAYS_OVERSEAS if overseas else LEAD_DAYS_DOMESTIC
 
 
 # ---- history ---------------------------------------------------------------------------------

@@ -140,7 +140,3 @@ def tiktok_missing(stored: dict[str, str]) -> list[str]:
         missing.append("access-token")
     return missing
 
-
-def shown_settings(stored: dict[str, str]) -> list[tuple[str, str]]:
-    """(key, value) as `/stockbot config` lists them, secrets masked."""
-    return [(key, mask(value) if is_secret(key) else value) for key, value in sorted(stored.items())]
