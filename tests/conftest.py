@@ -452,17 +452,23 @@ def database_url(tmp_path, database_template):
 
 
 def _schema_per_test(url: str):
-    """A new schema in the Postgres test database. A schema per test (rather than dropping tables)
-    means a connection left open by a finished test can never block the next one."""
-    schema = f"t_{uuid.uuid4().hex[:16]}"
+    """A new schema in the Postgres test database, with the tables. A schema per test (rather than
+    dropping tables) means a connection left open by a finished test can never block the next one."""
+    for test_url in new_schema(url, "t_"):
+        engine = make_engine(test_url)
+        init_db(engine)
+        engine.dispose()
+        yield test_url
+
+
+def new_schema(url: str, prefix: str):
+    """Yield the URL of a new, empty schema in the Postgres database `url` (every connection made
+    with it, ours and a subprocess's, uses that schema); dropped afterwards."""
+    schema = f"{prefix}{uuid.uuid4().hex[:16]}"
     admin = make_engine(url)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    test_url = _with_search_path(url, schema)
-    engine = make_engine(test_url)
-    init_db(engine)
-    engine.dispose()
-    yield test_url
+    yield _with_search_path(url, schema)
     try:
         with admin.begin() as conn:
             conn.execute(text("SET LOCAL lock_timeout = '5s'"))

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -22,7 +21,7 @@ from sqlalchemy import event, text
 
 from storage import schema
 from storage.db import all_metadata, init_db, make_engine
-from tests.conftest import _database_url, _with_search_path
+from tests.conftest import _database_url, new_schema
 from tests.legacy import schema_v0
 
 ROWS_PER_TABLE = 3
@@ -60,18 +59,7 @@ def empty_url(tmp_path):
     if url.startswith("sqlite"):
         yield url
         return
-    name = f"m_{uuid.uuid4().hex[:16]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {name}"))
-    yield _with_search_path(url, name)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text("SET LOCAL lock_timeout = '5s'"))
-            conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
-    except Exception:  # a straggling connection holds a lock: leave the schema, never hang the suite
-        pass
-    admin.dispose()
+    yield from new_schema(url, "m_")
 
 
 @pytest.fixture
